@@ -1,0 +1,87 @@
+/*
+ * Kernel object types, capability rights, the root task's initial
+ * capabilities and the operation codes of the small multiplexed calls.
+ *
+ * Every object is named only through a capability slot in the caller's task.
+ * Slot 0 is never valid. A capability created by a factory is the object's
+ * original: deleting it destroys the object and revokes every copy. Copies
+ * (cap_copy, cap items in IPC) can only drop rights, never add them.
+ */
+#ifndef ABI_OBJECTS_H
+#define ABI_OBJECTS_H
+
+#include "types.h"
+
+enum abi_obj_type {
+    ABI_OBJ_NONE = 0,
+    ABI_OBJ_TASK = 1,        /* address space + capability table */
+    ABI_OBJ_THREAD = 2,      /* execution context, UTCB, pager, exception handler */
+    ABI_OBJ_GATE = 3,        /* IPC endpoint bound to a thread, with a label */
+    ABI_OBJ_IRQ = 4,         /* an interrupt line delivered as IPC */
+    ABI_OBJ_FACTORY = 5,     /* creates objects from a kernel-memory quota */
+    ABI_OBJ_IRQ_CONTROL = 6, /* the right to create IRQ objects */
+    ABI_OBJ_MACHINE = 7,     /* console output (SEND) and machine exit (CTRL) */
+    ABI_OBJ_TYPE_COUNT
+};
+
+/* Rights of a capability. */
+#define ABI_R_SEND 0x1u /* IPC to a gate or thread; console output on MACHINE */
+#define ABI_R_CTRL 0x2u /* change the object: map into a task, configure a thread, ... */
+#define ABI_R_COPY 0x4u /* copy or transfer the capability further */
+#define ABI_R_ALL 0x7u
+
+/* Capabilities the kernel installs in the root task. */
+#define ABI_CAP_NULL 0u
+#define ABI_CAP_SELF_TASK 1u
+#define ABI_CAP_SELF_THREAD 2u
+#define ABI_CAP_FACTORY 3u
+#define ABI_CAP_IRQ_CONTROL 4u
+#define ABI_CAP_MACHINE 5u
+#define ABI_CAP_ROOT_FIRST_FREE 8u
+#define ABI_ROOT_CAP_SLOTS 1024u
+#define ABI_MAX_CAP_SLOTS 65536u
+
+/* thread_exregs flags */
+#define ABI_EXREGS_SET_IP 0x1u
+#define ABI_EXREGS_SET_SP 0x2u
+#define ABI_EXREGS_START 0x4u  /* make a bound thread runnable */
+#define ABI_EXREGS_HALT 0x8u   /* stop the thread; cancels a pending IPC */
+
+/* unmap flags: rights to remove (low bits, ABI_MAP_*), plus: */
+#define ABI_UNMAP_SELF 0x100u  /* also remove the rights from the caller's own mapping */
+
+/* irq_control ops */
+enum abi_irq_op {
+    ABI_IRQ_CREATE = 1, /* on IRQ_CONTROL: a0 = GSI, a1 = destination slot */
+    ABI_IRQ_BIND = 2,   /* on IRQ: a0 = thread slot, a1 = label */
+    ABI_IRQ_UNMASK = 3, /* on IRQ: acknowledge, allow the next interrupt */
+    ABI_IRQ_UNBIND = 4, /* on IRQ */
+};
+
+/* machine ops */
+enum abi_machine_op {
+    ABI_MACHINE_PUTS = 1,   /* SEND: a0 = user pointer, a1 = length (<= 4096) */
+    ABI_MACHINE_EXIT = 2,   /* CTRL: a0 = status; QEMU exits with (status << 1) | 1 */
+    ABI_MACHINE_STATS = 3,  /* SEND: a0 = enum abi_stat -> value */
+};
+
+enum abi_stat {
+    ABI_STAT_FREE_KERNEL_PAGES = 1,
+    ABI_STAT_IRQOFF_MAX_NS = 2,   /* longest interrupts-off kernel section seen */
+    ABI_STAT_CONTEXT_SWITCHES = 3,
+    ABI_STAT_SYSCALLS = 4,
+    ABI_STAT_IRQOFF_RESET = 5,    /* reset the maximum; returns the old value */
+};
+
+/* factory_create: a0/a1 per type */
+/*   TASK:    a0 = capability slots (1..ABI_MAX_CAP_SLOTS)           */
+/*   THREAD:  -                                                       */
+/*   GATE:    a0 = slot of the thread to bind, a1 = label            */
+/*   FACTORY: a0 = kernel-memory quota in bytes, taken from this one */
+
+/* Scheduling */
+#define ABI_PRIO_MAX 255u
+#define ABI_PRIO_IDLE 0u
+#define ABI_PRIO_DEFAULT 100u
+
+#endif
