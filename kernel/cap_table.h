@@ -1,0 +1,78 @@
+/*
+ * Capability tables and the capability derivation tree.
+ *
+ * A task's capability table is an array of slots. A slot holds a pointer to a
+ * kernel object, the object's type and the rights this capability grants.
+ * Every copy (cap_copy, cap item in IPC) becomes a child of its source in a
+ * derivation tree threaded through the slots themselves; a capability made by
+ * a factory has no parent and is the object's *original*.
+ *
+ * Revocation removes descendants leaf first (cap_find_leaf, then
+ * cap_unlink), one O(depth) step at a time, so the kernel can stop at a
+ * preemption point between any two steps and simply start again later: the
+ * tree itself is the progress record, no cursor survives a preemption.
+ *
+ * Pure data-structure code: includes nothing from the rest of the kernel and
+ * builds on the host for tests/host/test_cap_table.c. The policy (who may
+ * copy what, what happens to an object when its original goes) is the
+ * caller's.
+ */
+#ifndef KERNEL_CAP_TABLE_H
+#define KERNEL_CAP_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kobj;
+
+struct cap {
+    struct kobj *obj; /* NULL: empty slot */
+    uint8_t type;     /* enum abi_obj_type */
+    uint8_t rights;   /* ABI_R_* */
+    uint16_t pad0;
+    uint32_t pad1;
+    struct cap *parent; /* NULL for an original */
+    struct cap *child;  /* first child */
+    struct cap *next;   /* siblings */
+    struct cap *prev;
+};
+
+struct cap_table {
+    struct cap *slots;
+    uint32_t size;
+};
+
+/* Use `storage` (size zeroed slots) as the table. */
+void cap_table_init(struct cap_table *t, struct cap *storage, uint32_t size);
+
+/* The slot at index `sel`, or NULL if sel is 0 or out of range. May be empty. */
+struct cap *cap_slot(struct cap_table *t, uint64_t sel);
+
+/* The slot at index `sel` if it holds a capability, else NULL. */
+struct cap *cap_lookup(struct cap_table *t, uint64_t sel);
+
+static inline bool cap_is_empty(const struct cap *c) { return c->obj == 0; }
+static inline bool cap_is_original(const struct cap *c) { return c->parent == 0; }
+
+/* Fill the empty slot `dst` with an original capability. */
+void cap_install_original(struct cap *dst, struct kobj *obj, uint8_t type, uint8_t rights);
+
+/* Fill the empty slot `dst` with a child of `src` holding src's rights masked
+ * by `rights_mask`. */
+void cap_derive(struct cap *src, struct cap *dst, uint8_t rights_mask);
+
+/* The first leaf reached by following first children from c (c itself if it
+ * has no children). */
+struct cap *cap_find_leaf(struct cap *c);
+
+/* Remove a capability without children from its tree and empty its slot. */
+void cap_unlink(struct cap *c);
+
+/* Number of descendants of c (tests and debugging; O(subtree)). */
+uint64_t cap_count_descendants(const struct cap *c);
+
+/* Index of the first empty slot in [first, first + count) within the table,
+ * or 0 if there is none. */
+uint64_t cap_find_free(struct cap_table *t, uint64_t first, uint64_t count);
+
+#endif
