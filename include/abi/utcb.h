@@ -8,6 +8,8 @@
 
 #include "ipc.h"
 
+/* A bound thread starts with gs base = its UTCB address, and user[0] holds
+ * that address too, so `mov %gs:544, reg` finds the UTCB from any code. */
 struct abi_utcb {
     uint64_t mr[ABI_MR_COUNT]; /* message registers */
     uint64_t br[ABI_BR_COUNT]; /* buffer registers: receive windows */
@@ -19,7 +21,10 @@ _Static_assert(offsetof(struct abi_utcb, mr) == 0, "UTCB mr");
 _Static_assert(offsetof(struct abi_utcb, br) == 512, "UTCB br");
 _Static_assert(offsetof(struct abi_utcb, user) == 544, "UTCB user");
 
-/* The root task's first thread gets its UTCB here. */
+/* The root task's first thread gets its UTCB here, and a stack below it;
+ * it starts with rdi = ABI_KIP_ADDR and rsp = ABI_ROOT_STACK_TOP. */
 #define ABI_ROOT_UTCB_ADDR 0x7fffe0000000ull
+#define ABI_ROOT_STACK_TOP 0x7fffd0000000ull
+#define ABI_ROOT_STACK_SIZE (64ull << 10)
 
 #endif

@@ -1,0 +1,148 @@
+/* x86-64 page tables for user address spaces (see arch_paging.h). */
+#include "arch_paging.h"
+#include "arch_cpu.h"
+
+#include <stddef.h>
+
+#define PTE_P 0x1ull
+#define PTE_W 0x2ull
+#define PTE_U 0x4ull
+#define PTE_PS 0x80ull
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+/* ABI_MAP_* values, repeated here because arch code does not include the ABI. */
+#define MAP_R 1u
+#define MAP_W 2u
+#define MAP_X 4u
+
+extern uint64_t boot_pml4[512];
+
+static const struct arch_space *active;
+
+void arch_kernel_space_init(void)
+{
+    /* The identity map of the first GiB was only for the jump to the higher half. */
+    boot_pml4[0] = 0;
+    __asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+}
+
+bool arch_space_init(struct arch_space *s, arch_pt_alloc_fn alloc, void *ctx)
+{
+    s->pml4 = alloc(ctx, 0);
+    if (!s->pml4) return false;
+    s->pml4_phys = virt_to_phys(s->pml4);
+    for (int i = 256; i < 512; i++) s->pml4[i] = boot_pml4[i];
+    return true;
+}
+
+static uint64_t *table_of(uint64_t e) { return phys_to_virt(e & PTE_ADDR); }
+
+void arch_space_destroy(struct arch_space *s, arch_pt_free_fn free, void *ctx)
+{
+    for (int i = 0; i < 256; i++) {
+        if (!(s->pml4[i] & PTE_P)) continue;
+        uint64_t *pdpt = table_of(s->pml4[i]);
+        for (int j = 0; j < 512; j++) {
+            if (!(pdpt[j] & PTE_P)) continue;
+            uint64_t *pd = table_of(pdpt[j]);
+            for (int k = 0; k < 512; k++)
+                if (pd[k] & PTE_P) free(ctx, table_of(pd[k]), 1);
+            free(ctx, pd, 0);
+        }
+        free(ctx, pdpt, 0);
+    }
+    if (active == s) {
+        active = NULL;
+        __asm__ volatile("mov %0, %%cr3" ::"r"(virt_to_phys(boot_pml4)) : "memory");
+    }
+    free(ctx, s->pml4, 0);
+    s->pml4 = NULL;
+}
+
+void arch_space_activate(const struct arch_space *s)
+{
+    if (active == s) return;
+    active = s;
+    __asm__ volatile("mov %0, %%cr3" ::"r"(s->pml4_phys) : "memory");
+}
+
+static inline unsigned idx(uint64_t va, unsigned level) { return (va >> (12 + 9 * level)) & 511; }
+
+struct arch_pte_ref arch_pte_lookup(const struct arch_space *s, uint64_t va)
+{
+    struct arch_pte_ref r = {NULL, NULL};
+    uint64_t *t = s->pml4;
+    for (unsigned level = 3; level > 0; level--) {
+        uint64_t e = t[idx(va, level)];
+        if (!(e & PTE_P)) return r;
+        t = table_of(e);
+    }
+    r.pte = &t[idx(va, 0)];
+    r.shadow = (void **)(t + 512) + idx(va, 0);
+    return r;
+}
+
+struct arch_pte_ref arch_pte_ensure(struct arch_space *s, uint64_t va, arch_pt_alloc_fn alloc, void *ctx)
+{
+    struct arch_pte_ref r = {NULL, NULL};
+    uint64_t *t = s->pml4;
+    for (unsigned level = 3; level > 0; level--) {
+        uint64_t *e = &t[idx(va, level)];
+        if (!(*e & PTE_P)) {
+            /* Leaf tables come with their shadow page: an order-1 block. */
+            void *n = alloc(ctx, level == 1 ? 1 : 0);
+            if (!n) return r;
+            *e = virt_to_phys(n) | PTE_P | PTE_W | PTE_U;
+        }
+        t = table_of(*e);
+    }
+    r.pte = &t[idx(va, 0)];
+    r.shadow = (void **)(t + 512) + idx(va, 0);
+    return r;
+}
+
+uint64_t arch_pte_make(uint64_t phys, unsigned rights)
+{
+    uint64_t e = (phys & PTE_ADDR) | PTE_P | PTE_U;
+    if (rights & MAP_W) e |= PTE_W;
+    if (!(rights & MAP_X) && arch_features.nx) e |= PTE_NX;
+    return e;
+}
+
+unsigned arch_pte_rights(uint64_t pte)
+{
+    if (!(pte & PTE_P)) return 0;
+    unsigned r = MAP_R;
+    if (pte & PTE_W) r |= MAP_W;
+    if (!(pte & PTE_NX)) r |= MAP_X;
+    return r;
+}
+
+void arch_pte_write(const struct arch_space *s, uint64_t va, uint64_t *pte, uint64_t value)
+{
+    uint64_t old = *pte;
+    *pte = value;
+    /* Other spaces have no cached translations: without PCIDs every CR3 load flushes them. */
+    if (s == active && (old & PTE_P)) __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
+
+uint64_t arch_next_table_va(const struct arch_space *s, uint64_t from)
+{
+    const uint64_t end = 1ull << 47;
+    uint64_t va = from & ~0xfffull;
+    while (va < end) {
+        uint64_t *t = s->pml4;
+        unsigned level;
+        for (level = 3; level > 0; level--) {
+            uint64_t e = t[idx(va, level)];
+            if (!(e & PTE_P)) break;
+            t = table_of(e);
+        }
+        if (level == 0) return va;
+        /* Skip the whole region the missing entry at `level` would cover. */
+        uint64_t span = 1ull << (12 + 9 * level);
+        va = (va + span) & ~(span - 1);
+    }
+    return ~0ull;
+}

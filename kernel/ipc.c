@@ -1,0 +1,323 @@
+/* Synchronous IPC (see ipc.h). */
+#include "ipc.h"
+#include "abi/errors.h"
+#include "cap_table.h"
+#include "gate.h"
+#include "irq.h"
+#include "memory.h"
+#include "sched.h"
+#include "task.h"
+#include "thread.h"
+
+/* --- wait lists (circular, through q_next/q_prev) --- */
+
+static void wl_add(struct thread **head, struct thread *t)
+{
+    if (!*head) {
+        *head = t->q_next = t->q_prev = t;
+    } else {
+        t->q_next = *head;
+        t->q_prev = (*head)->q_prev;
+        (*head)->q_prev->q_next = t;
+        (*head)->q_prev = t;
+    }
+    t->queued = true;
+}
+
+/* Senders wait in priority order, FIFO within a priority. */
+static void wl_add_by_prio(struct thread **head, struct thread *t)
+{
+    struct thread *h = *head;
+    if (!h || h->prio < t->prio) {
+        wl_add(head, t);
+        if (h && h->prio < t->prio) *head = t;
+        return;
+    }
+    struct thread *p = h->q_next;
+    while (p != h && p->prio >= t->prio) p = p->q_next;
+    /* insert before p (p == h: at the tail) */
+    t->q_next = p;
+    t->q_prev = p->q_prev;
+    p->q_prev->q_next = t;
+    p->q_prev = t;
+    t->queued = true;
+}
+
+static void wl_remove(struct thread **head, struct thread *t)
+{
+    if (!t->queued) return;
+    if (t->q_next == t) {
+        *head = NULL;
+    } else {
+        t->q_prev->q_next = t->q_next;
+        t->q_next->q_prev = t->q_prev;
+        if (*head == t) *head = t->q_next;
+    }
+    t->q_next = t->q_prev = NULL;
+    t->queued = false;
+}
+
+/* Take t out of whatever IPC wait it is in, without waking it. */
+static void leave_wait(struct thread *t)
+{
+    if (t->state == TS_SEND && t->partner) {
+        wl_remove(&t->partner->senders, t);
+    } else if (t->state == TS_RECV && t->partner && t->partner != t) {
+        wl_remove(&t->partner->rcv_waiters, t);
+        if (t->partner->caller == t) t->partner->caller = NULL;
+    }
+    t->partner = NULL;
+    timeout_cancel(t);
+}
+
+static void wake(struct thread *t, int64_t err)
+{
+    leave_wait(t);
+    t->ipc_err = err;
+    sched_ready(t);
+}
+
+void thread_ipc_abort(struct thread *t, int64_t err)
+{
+    if (t->state != TS_SEND && t->state != TS_RECV) return;
+    wake(t, err);
+}
+
+void ipc_forget_partner(struct thread *t)
+{
+    while (t->rcv_waiters) thread_ipc_abort(t->rcv_waiters, ABI_E_ABORTED);
+}
+
+void ipc_wake_with(struct thread *t, abi_tag_t tag, uint64_t label)
+{
+    t->rcv_tag = tag;
+    t->rcv_label = label;
+    wake(t, ABI_E_OK);
+}
+
+/* --- message transfer --- */
+
+static int64_t transfer_map(struct thread *snd, struct thread *rcv, uint64_t w0, uint64_t w1, uint64_t *out)
+{
+    unsigned so = ABI_FPAGE_ORDER(w1), rights = ABI_FPAGE_RIGHTS(w1);
+    uint64_t sb = ABI_FPAGE_BASE(w1), hot = w0 & ~0xfffull;
+    uint64_t window = rcv->msg_kernel ? ABI_FPAGE_WHOLE_SPACE : rcv->utcb->br[ABI_BR_MEM_WINDOW];
+    unsigned wo = ABI_FPAGE_ORDER(window);
+    uint64_t wb = ABI_FPAGE_BASE(window);
+    if (so < 12 || so > 47 || (sb & ((1ull << so) - 1)) || !rights) return ABI_E_INVALID_ARG;
+    if (wo < 12 || wo > 47 || (wb & ((1ull << wo) - 1))) return ABI_E_MSG_TRUNCATED;
+
+    uint64_t src, dst, order;
+    if (so <= wo) {
+        src = sb;
+        dst = wb + (hot & ((1ull << wo) - 1) & ~((1ull << so) - 1));
+        order = so;
+    } else {
+        src = sb + (hot & ((1ull << so) - 1) & ~((1ull << wo) - 1));
+        dst = wb;
+        order = wo;
+    }
+    uint64_t pages = 1ull << (order - 12);
+    if (pages > ABI_IPC_MAP_MAX_PAGES) return ABI_E_INVALID_ARG;
+    bool grant = ABI_ITEM_TYPE(w0) == ABI_ITEM_GRANT;
+    for (uint64_t i = 0; i < pages; i++) {
+        int64_t err = mem_map(snd->task, src + i * 4096, rcv->task, dst + i * 4096, rights, grant);
+        if (err != ABI_E_OK && err != ABI_E_NOT_MAPPED) return err;
+    }
+    *out = ABI_FPAGE(dst, order, rights);
+    return ABI_E_OK;
+}
+
+static int64_t transfer_cap(struct thread *snd, struct thread *rcv, uint64_t w0, uint64_t w1, uint64_t *out)
+{
+    if (rcv->msg_kernel) return ABI_E_MSG_TRUNCATED;
+    int64_t err;
+    struct cap *src = task_cap(snd->task, w1, ABI_OBJ_NONE, ABI_R_COPY, &err);
+    if (!src) return err;
+    uint64_t slot = cap_find_free(&rcv->task->caps, rcv->utcb->br[ABI_BR_CAP_BASE], rcv->utcb->br[ABI_BR_CAP_COUNT]);
+    if (!slot) return ABI_E_MSG_TRUNCATED;
+    cap_derive(src, cap_slot(&rcv->task->caps, slot), (uint8_t)((w0 >> 8) & ABI_R_ALL));
+    *out = slot;
+    return ABI_E_OK;
+}
+
+static int64_t transfer(struct thread *snd, struct thread *rcv, uint64_t label, abi_tag_t tag)
+{
+    unsigned words = ABI_TAG_WORDS(tag), items = ABI_TAG_ITEMS(tag);
+    const uint64_t *src = snd->msg;
+    uint64_t *dst = rcv->msg;
+    for (unsigned i = 0; i < words; i++) dst[i] = src[i];
+    int64_t err = ABI_E_OK;
+    unsigned done = 0;
+    for (; done < items; done++) {
+        uint64_t w0 = src[words + 2 * done], w1 = src[words + 2 * done + 1], out = 0;
+        switch (ABI_ITEM_TYPE(w0)) {
+        case ABI_ITEM_MAP:
+        case ABI_ITEM_GRANT:
+            err = transfer_map(snd, rcv, w0, w1, &out);
+            break;
+        case ABI_ITEM_CAP:
+            err = transfer_cap(snd, rcv, w0, w1, &out);
+            break;
+        default:
+            err = ABI_E_INVALID_ARG;
+        }
+        if (err != ABI_E_OK) break;
+        dst[words + 2 * done] = w0;
+        dst[words + 2 * done + 1] = out;
+    }
+    rcv->rcv_tag = ABI_TAG(ABI_TAG_PROTO(tag), words, done);
+    rcv->rcv_label = label;
+    return err;
+}
+
+static bool accepts(const struct thread *rcv, const struct thread *snd)
+{
+    return rcv->state == TS_RECV && (rcv->partner == NULL || rcv->partner == snd);
+}
+
+/* Receive phase: take a queued sender or wait. */
+static int64_t receive(struct thread *self, struct thread *from, uint64_t timeout)
+{
+    if (!from && irq_deliver_pending(self)) return ABI_E_OK;
+    struct thread *s = NULL;
+    if (from) {
+        if (from->state == TS_SEND && from->partner == self) s = from;
+    } else {
+        s = self->senders;
+    }
+    if (s) {
+        leave_wait(s);
+        int64_t err = transfer(s, self, s->snd_label, s->snd_tag);
+        if (s->snd_call && err == ABI_E_OK) {
+            /* The caller now waits for our reply; it must already be
+             * waiting when we reply, so we put it there ourselves. */
+            s->state = TS_RECV;
+            s->partner = self;
+            wl_add(&self->rcv_waiters, s);
+            timeout_arm(s, clock_deadline(s->call_rcv_timeout));
+            self->caller = s;
+        } else {
+            s->ipc_err = err;
+            sched_ready(s);
+        }
+        return err;
+    }
+    if (timeout == ABI_TIMEOUT_ZERO) return ABI_E_TIMEOUT;
+    self->state = TS_RECV;
+    self->partner = from;
+    if (from && from != self) wl_add(&from->rcv_waiters, self);
+    timeout_arm(self, clock_deadline(timeout));
+    schedule();
+    return self->ipc_err;
+}
+
+int64_t ipc_invoke(struct thread *self, struct thread *dst, uint64_t label, abi_tag_t tag, uint64_t flags,
+                   uint64_t snd_timeout, struct thread *from, uint64_t rcv_timeout)
+{
+    bool call = flags & ABI_IPC_CALL, recv = flags & ABI_IPC_RECV;
+    self->exregs_abort = false;
+    if (flags & ABI_IPC_REPLY) {
+        struct thread *c = self->caller;
+        self->caller = NULL;
+        int64_t err = ABI_E_NO_PARTNER;
+        if (c && accepts(c, self)) {
+            err = transfer(self, c, label, tag);
+            wake(c, err);
+        }
+        /* A failed reply does not stop the server from taking the next request. */
+        if (!recv) return err;
+    } else if (flags & ABI_IPC_SEND) {
+        if (accepts(dst, self)) {
+            int64_t err = transfer(self, dst, label, tag);
+            if (call && err == ABI_E_OK) dst->caller = self;
+            wake(dst, err);
+            if (err != ABI_E_OK || !recv) return err;
+        } else {
+            if (snd_timeout == ABI_TIMEOUT_ZERO) return ABI_E_TIMEOUT;
+            self->snd_label = label;
+            self->snd_tag = tag;
+            self->snd_call = call;
+            self->call_rcv_timeout = rcv_timeout;
+            self->state = TS_SEND;
+            self->partner = dst;
+            wl_add_by_prio(&dst->senders, self);
+            timeout_arm(self, clock_deadline(snd_timeout));
+            schedule();
+            self->snd_call = false;
+            /* A blocked call returns only once the reply (or an error) came. */
+            if (self->ipc_err != ABI_E_OK || !recv || call) return self->ipc_err;
+        }
+    }
+    if (!recv) return ABI_E_OK;
+    return receive(self, call ? dst : from, rcv_timeout);
+}
+
+int64_t ipc_kernel_call(struct thread *self, struct thread *dst, uint64_t label, abi_tag_t tag)
+{
+    self->msg = self->kmsg;
+    self->msg_kernel = true;
+    int64_t err = ipc_invoke(self, dst, label, tag, ABI_IPC_OP_CALL, ABI_TIMEOUT_NEVER, NULL, ABI_TIMEOUT_NEVER);
+    self->msg_kernel = false;
+    self->msg = self->utcb ? self->utcb->mr : NULL;
+    return err;
+}
+
+/* Resolve an IPC destination: a gate (its thread and label) or a thread. */
+static struct thread *resolve_dest(struct thread *self, uint64_t sel, uint64_t *label, int64_t *err)
+{
+    struct cap *c = task_cap(self->task, sel, ABI_OBJ_NONE, ABI_R_SEND, err);
+    if (!c) return NULL;
+    struct thread *t;
+    if (c->type == ABI_OBJ_GATE) {
+        struct gate *g = (struct gate *)c->obj;
+        t = g->thread;
+        *label = g->label;
+    } else if (c->type == ABI_OBJ_THREAD) {
+        t = (struct thread *)c->obj;
+        *label = 0;
+    } else {
+        *err = ABI_E_WRONG_TYPE;
+        return NULL;
+    }
+    if (!t || !t->task || t->obj.dead) {
+        *err = ABI_E_ABORTED;
+        return NULL;
+    }
+    if (t == self) {
+        *err = ABI_E_INVALID_ARG;
+        return NULL;
+    }
+    return t;
+}
+
+void sys_ipc(struct trap_frame *f)
+{
+    struct thread *self = current;
+    uint64_t flags = f->r9, tag = f->rdx, label = 0;
+    int64_t err = ABI_E_OK;
+    struct thread *dst = NULL, *from = NULL;
+    unsigned words = ABI_TAG_WORDS(tag), items = ABI_TAG_ITEMS(tag);
+
+    if ((flags & ~(uint64_t)ABI_IPC_FLAGS_ALL) || words + 2 * items > ABI_MR_COUNT ||
+        ((flags & ABI_IPC_CALL) && !(flags & ABI_IPC_SEND)) || ((flags & ABI_IPC_REPLY) && (flags & ABI_IPC_CALL)))
+        err = ABI_E_INVALID_ARG;
+    else if ((flags & ABI_IPC_SEND) && !(flags & ABI_IPC_REPLY))
+        dst = resolve_dest(self, f->rdi, &label, &err);
+    if (err == ABI_E_OK && (flags & ABI_IPC_RECV) && !(flags & (ABI_IPC_OPEN | ABI_IPC_CALL))) {
+        if (f->rsi == ABI_CAP_NULL) {
+            from = self; /* nobody: a pure timeout wait */
+        } else {
+            struct cap *c = task_cap(self->task, f->rsi, ABI_OBJ_THREAD, 0, &err);
+            if (c) from = (struct thread *)c->obj;
+        }
+    }
+    if (err == ABI_E_OK) {
+        self->rcv_tag = 0;
+        self->rcv_label = 0;
+        err = ipc_invoke(self, dst, label, tag, flags, f->r10, from, f->r8);
+    }
+    f->rax = (uint64_t)err;
+    f->rdx = self->rcv_tag;
+    f->rsi = self->rcv_label;
+}

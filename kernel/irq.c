@@ -1,0 +1,93 @@
+/* Interrupts as IPC (see irq.h). */
+#include "irq.h"
+#include "abi/errors.h"
+#include "abi/ipc.h"
+#include "arch_apic.h"
+#include "ipc.h"
+#include "thread.h"
+
+#define IRQ_MAX_GSI 24u
+
+static struct irq *by_gsi[IRQ_MAX_GSI];
+
+void irq_init(void) {}
+
+struct irq *irq_create(struct factory *f, unsigned gsi, int64_t *err)
+{
+    if (gsi >= IRQ_MAX_GSI || gsi >= arch_ioapic_gsi_count()) {
+        *err = ABI_E_INVALID_ARG;
+        return NULL;
+    }
+    if (by_gsi[gsi]) {
+        *err = ABI_E_BUSY;
+        return NULL;
+    }
+    struct irq *q = obj_alloc(f, sizeof *q, ABI_OBJ_IRQ);
+    if (!q) {
+        *err = ABI_E_NO_MEMORY;
+        return NULL;
+    }
+    q->gsi = gsi;
+    by_gsi[gsi] = q;
+    return q;
+}
+
+int64_t irq_bind(struct irq *q, struct thread *t, uint64_t label)
+{
+    if (q->thread) irq_unbind(q);
+    q->thread = t;
+    q->label = label;
+    q->next = t->irqs;
+    t->irqs = q;
+    arch_ioapic_mask(q->gsi, false);
+    return ABI_E_OK;
+}
+
+void irq_unbind(struct irq *q)
+{
+    struct thread *t = q->thread;
+    arch_ioapic_mask(q->gsi, true);
+    q->pending = false;
+    if (!t) return;
+    for (struct irq **p = &t->irqs; *p; p = &(*p)->next)
+        if (*p == q) {
+            *p = q->next;
+            break;
+        }
+    q->thread = NULL;
+    q->next = NULL;
+}
+
+void irq_unmask(struct irq *q)
+{
+    if (q->thread) arch_ioapic_mask(q->gsi, false);
+}
+
+void irq_destroy(struct irq *q)
+{
+    irq_unbind(q);
+    by_gsi[q->gsi] = NULL;
+}
+
+void irq_fire(unsigned gsi)
+{
+    if (gsi >= IRQ_MAX_GSI) return;
+    struct irq *q = by_gsi[gsi];
+    arch_ioapic_mask(gsi, true);
+    if (!q || !q->thread) return;
+    struct thread *t = q->thread;
+    if (t->state == TS_RECV && t->partner == NULL) ipc_wake_with(t, ABI_TAG(ABI_PROTO_IRQ, 0, 0), q->label);
+    else q->pending = true;
+}
+
+bool irq_deliver_pending(struct thread *t)
+{
+    for (struct irq *q = t->irqs; q; q = q->next) {
+        if (!q->pending) continue;
+        q->pending = false;
+        t->rcv_tag = ABI_TAG(ABI_PROTO_IRQ, 0, 0);
+        t->rcv_label = q->label;
+        return true;
+    }
+    return false;
+}

@@ -1,0 +1,246 @@
+/*
+ * Fixed-priority scheduler with a tickless one-shot timer (see sched.h).
+ *
+ * The running thread is not in a ready queue. A thread that loses the CPU
+ * because a more important one became ready goes back to the head of its
+ * queue; one whose slice ended goes to the tail.
+ */
+#include "sched.h"
+#include "abi/errors.h"
+#include "arch_apic.h"
+#include "arch_cpu.h"
+#include "stats.h"
+#include "task.h"
+#include "thread.h"
+
+struct thread *current;
+struct kernel_stats stats;
+bool need_resched;
+
+static struct thread *ready[256];
+static uint64_t ready_bits[4];
+static struct thread *idle_thread;
+static struct thread *timeouts; /* sorted by wakeup_ns, circular */
+static struct thread *fpu_owner;
+
+static uint64_t tsc_mult; /* ns = tsc * tsc_mult >> 32 */
+static uint64_t lapic_mult; /* ticks = ns * lapic_mult >> 32 */
+
+void clock_init(uint64_t tsc_khz, uint64_t lapic_per_ms)
+{
+    tsc_mult = (1000000ull << 32) / tsc_khz;
+    lapic_mult = (lapic_per_ms << 32) / 1000000ull;
+}
+
+uint64_t clock_tsc_to_ns(uint64_t tsc) { return (uint64_t)(((unsigned __int128)tsc * tsc_mult) >> 32); }
+
+uint64_t clock_now_ns(void) { return clock_tsc_to_ns(arch_rdtsc()); }
+
+static uint64_t section_start;
+
+void irqoff_section_begin(void) { section_start = arch_rdtsc(); }
+
+void irqoff_section_end(void)
+{
+    uint64_t d = arch_rdtsc() - section_start;
+    if (d > stats.irqoff_max_tsc) stats.irqoff_max_tsc = d;
+}
+
+uint64_t clock_deadline(uint64_t timeout_ns)
+{
+    uint64_t now = clock_now_ns();
+    return timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
+}
+
+static void list_insert_tail(struct thread **head, struct thread *t)
+{
+    if (!*head) {
+        *head = t->q_next = t->q_prev = t;
+    } else {
+        t->q_next = *head;
+        t->q_prev = (*head)->q_prev;
+        (*head)->q_prev->q_next = t;
+        (*head)->q_prev = t;
+    }
+}
+
+static void list_remove(struct thread **head, struct thread *t)
+{
+    if (t->q_next == t) {
+        *head = NULL;
+    } else {
+        t->q_prev->q_next = t->q_next;
+        t->q_next->q_prev = t->q_prev;
+        if (*head == t) *head = t->q_next;
+    }
+    t->q_next = t->q_prev = NULL;
+}
+
+static int highest_ready(void)
+{
+    for (int w = 3; w >= 0; w--)
+        if (ready_bits[w]) return w * 64 + 63 - __builtin_clzll(ready_bits[w]);
+    return -1;
+}
+
+void sched_ready(struct thread *t)
+{
+    if (t->queued) return;
+    t->state = TS_READY;
+    t->queued = true;
+    list_insert_tail(&ready[t->prio], t);
+    if (t->preempted) {
+        ready[t->prio] = t; /* back to the head */
+        t->preempted = false;
+    }
+    ready_bits[t->prio / 64] |= 1ull << (t->prio % 64);
+    if (current && t->prio > current->prio) need_resched = true;
+}
+
+void sched_unready(struct thread *t)
+{
+    if (t->state != TS_READY || !t->queued) return;
+    list_remove(&ready[t->prio], t);
+    t->queued = false;
+    if (!ready[t->prio]) ready_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
+}
+
+void sched_init(struct thread *idle)
+{
+    idle_thread = idle;
+    current = idle;
+    idle->state = TS_RUNNING;
+}
+
+static void switch_to(struct thread *next)
+{
+    struct thread *prev = current;
+    current = next;
+    next->state = TS_RUNNING;
+    stats.context_switches++;
+    if (next->task) {
+        arch_space_activate(&next->task->space);
+        if (fpu_owner != next) {
+            if (fpu_owner) arch_fpu_save(&fpu_owner->fpu);
+            arch_fpu_load(&next->fpu);
+            fpu_owner = next;
+        }
+        if (prev->fs_base != next->fs_base || !prev->task) wrmsr(MSR_FS_BASE, next->fs_base);
+        if (prev->gs_base != next->gs_base || !prev->task) wrmsr(MSR_GS_BASE, next->gs_base);
+    }
+    arch_set_kernel_stack((uint64_t)next->kstack + KSTACK_SIZE);
+    /* Before the switch: a new thread leaves through its trampoline, not through here. */
+    timer_reprogram();
+    arch_switch(&prev->ksp, next->ksp);
+}
+
+void schedule(void)
+{
+    struct thread *prev = current;
+    need_resched = false;
+    if (prev->state == TS_RUNNING && prev != idle_thread) {
+        prev->preempted = clock_now_ns() < prev->slice_end_ns;
+        sched_ready(prev);
+    }
+    int p = highest_ready();
+    struct thread *next = p < 0 ? idle_thread : ready[p];
+    if (p >= 0) sched_unready(next);
+    if (next != prev) {
+        if (next->slice_end_ns <= clock_now_ns()) next->slice_end_ns = clock_now_ns() + SCHED_SLICE_NS;
+        switch_to(next);
+    } else {
+        next->state = TS_RUNNING;
+        timer_reprogram();
+    }
+}
+
+void sched_yield(void)
+{
+    current->slice_end_ns = 0;
+    need_resched = true;
+}
+
+void sched_set_prio(struct thread *t, uint8_t prio)
+{
+    bool was_queued = t->state == TS_READY && t->queued;
+    if (was_queued) sched_unready(t);
+    t->prio = prio;
+    if (was_queued) sched_ready(t);
+    if (t == current) need_resched = true;
+}
+
+/* Timeouts: a sorted circular list; the earliest is the head. */
+void timeout_arm(struct thread *t, uint64_t deadline_ns)
+{
+    if (t->timeout_armed) timeout_cancel(t);
+    if (deadline_ns == ~0ull) return;
+    t->wakeup_ns = deadline_ns;
+    t->timeout_armed = true;
+    if (!timeouts) {
+        timeouts = t->to_next = t->to_prev = t;
+        return;
+    }
+    struct thread *p = timeouts;
+    do {
+        if (p->wakeup_ns > deadline_ns) break;
+        p = p->to_next;
+    } while (p != timeouts);
+    /* insert before p */
+    t->to_next = p;
+    t->to_prev = p->to_prev;
+    p->to_prev->to_next = t;
+    p->to_prev = t;
+    if (p == timeouts && deadline_ns < p->wakeup_ns) timeouts = t;
+}
+
+void timeout_cancel(struct thread *t)
+{
+    if (!t->timeout_armed) return;
+    t->timeout_armed = false;
+    if (t->to_next == t) {
+        timeouts = NULL;
+    } else {
+        t->to_prev->to_next = t->to_next;
+        t->to_next->to_prev = t->to_prev;
+        if (timeouts == t) timeouts = t->to_next;
+    }
+    t->to_next = t->to_prev = NULL;
+}
+
+void timer_reprogram(void)
+{
+    uint64_t next = ~0ull;
+    if (timeouts) next = timeouts->wakeup_ns;
+    if (current != idle_thread && ready[current->prio] && current->slice_end_ns < next)
+        next = current->slice_end_ns;
+    if (next == ~0ull) {
+        arch_timer_arm(0);
+        return;
+    }
+    uint64_t now = clock_now_ns();
+    uint64_t delta = next > now ? next - now : 1;
+    uint64_t ticks = (uint64_t)(((unsigned __int128)delta * lapic_mult) >> 32);
+    if (ticks == 0) ticks = 1;
+    if (ticks > 0xffffffffull) ticks = 0xffffffffull;
+    arch_timer_arm((uint32_t)ticks);
+}
+
+void timer_interrupt(void)
+{
+    uint64_t now = clock_now_ns();
+    while (timeouts && timeouts->wakeup_ns <= now) {
+        struct thread *t = timeouts;
+        timeout_cancel(t);
+        thread_ipc_abort(t, ABI_E_TIMEOUT);
+    }
+    if (current != idle_thread && now >= current->slice_end_ns && ready[current->prio]) need_resched = true;
+    timer_reprogram();
+}
+
+bool preemption_point(void)
+{
+    irqoff_section_end();
+    arch_irq_window();
+    irqoff_section_begin();
+    return need_resched;
+}

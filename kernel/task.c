@@ -1,0 +1,83 @@
+/* Task objects: creation, capability lookup, teardown. */
+#include "task.h"
+#include "abi/errors.h"
+#include "abi/kip.h"
+#include "factory.h"
+#include "kip.h"
+#include "kmem.h"
+#include "memory.h"
+#include "thread.h"
+
+static void *pt_alloc(void *ctx, unsigned order) { return factory_alloc_pages(ctx, order); }
+static void pt_free(void *ctx, void *p, unsigned order) { factory_free_pages(ctx, p, order); }
+
+struct task *task_create(struct factory *f, uint32_t slots)
+{
+    if (slots == 0 || slots > ABI_MAX_CAP_SLOTS) return NULL;
+    struct task *t = obj_alloc(f, sizeof *t, ABI_OBJ_TASK);
+    if (!t) return NULL;
+    struct cap *storage = factory_alloc(f, (size_t)slots * sizeof(struct cap));
+    if (!storage) goto fail;
+    cap_table_init(&t->caps, storage, slots);
+    if (!arch_space_init(&t->space, pt_alloc, f)) goto fail;
+    if (!mem_map_kernel_page(t, ABI_KIP_ADDR, kip_phys(), ABI_MAP_R)) goto fail;
+    task_set_name(t, "task");
+    return t;
+fail:
+    if (t->space.pml4) arch_space_destroy(&t->space, pt_free, f);
+    if (storage) factory_free(f, storage, (size_t)slots * sizeof(struct cap));
+    obj_free(&t->obj, sizeof *t);
+    return NULL;
+}
+
+void task_set_name(struct task *t, const char *name)
+{
+    unsigned i = 0;
+    for (; name[i] && i < sizeof t->name - 1; i++) t->name[i] = name[i];
+    t->name[i] = 0;
+}
+
+struct cap *task_cap(struct task *t, uint64_t sel, uint8_t type, uint8_t rights, int64_t *err)
+{
+    struct cap *c = cap_lookup(&t->caps, sel);
+    if (!c) {
+        *err = ABI_E_INVALID_CAP;
+        return NULL;
+    }
+    if (type != ABI_OBJ_NONE && c->type != type) {
+        *err = ABI_E_WRONG_TYPE;
+        return NULL;
+    }
+    if ((c->rights & rights) != rights) {
+        *err = ABI_E_NO_RIGHTS;
+        return NULL;
+    }
+    return c;
+}
+
+void task_destroy_begin(struct task *t)
+{
+    /* Stop its threads now; their objects live on with their own originals. */
+    while (t->threads) thread_unbind(t->threads);
+    t->reap_slot = 1;
+    t->reap_va = 0;
+}
+
+/* Delete the capability in one slot, leaf first; false if preempted. */
+bool cap_delete_subtree(struct cap *c);
+
+bool task_reap_step(struct task *t)
+{
+    if (t->reap_slot < t->caps.size) {
+        struct cap *c = cap_slot(&t->caps, t->reap_slot);
+        if (c->obj && !cap_delete_subtree(c)) return false;
+        t->reap_slot++;
+        return false;
+    }
+    if (!mem_reap_step(t)) return false;
+    struct factory *f = t->obj.factory;
+    arch_space_destroy(&t->space, pt_free, f);
+    factory_free(f, t->caps.slots, (size_t)t->caps.size * sizeof(struct cap));
+    obj_free(&t->obj, sizeof *t);
+    return true;
+}

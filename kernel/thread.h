@@ -1,0 +1,100 @@
+/*
+ * Thread: a user execution context with its kernel stack, UTCB, scheduling
+ * parameters and IPC state.
+ *
+ * Each thread has its own kernel stack; a thread that blocks in the kernel
+ * (in IPC, or in a page fault waiting for its pager) simply sleeps on it.
+ */
+#ifndef KERNEL_THREAD_H
+#define KERNEL_THREAD_H
+
+#include "abi/exception.h"
+#include "abi/ipc.h"
+#include "abi/utcb.h"
+#include "arch_cpu.h"
+#include "arch_trap.h"
+#include "object.h"
+
+struct task;
+struct gate;
+struct irq;
+
+enum thread_state {
+    TS_UNBOUND = 0, /* created, no task yet */
+    TS_HALTED,      /* bound but not running (new, stopped, or dead fault) */
+    TS_READY,       /* in the ready queue */
+    TS_RUNNING,     /* the current thread */
+    TS_SEND,        /* blocked sending to `partner` */
+    TS_RECV,        /* blocked receiving; partner NULL = open */
+};
+
+#define KSTACK_ORDER 1
+#define KSTACK_SIZE (4096u << KSTACK_ORDER)
+
+struct thread {
+    struct kobj obj;
+    struct task *task;
+    struct thread *task_next, *task_prev;
+
+    uint8_t *kstack; /* one page */
+    uint64_t ksp;    /* saved by arch_switch */
+    struct trap_frame *frame;
+    struct abi_utcb *utcb; /* kernel view */
+    uint64_t utcb_uaddr;
+
+    uint8_t state, prio, mcp;
+    bool queued;             /* in a ready queue or a sender queue */
+    bool preempted;          /* taken off the CPU involuntarily: resumes at the queue head */
+    struct thread *q_next, *q_prev;
+    uint64_t slice_end_ns;
+
+    /* IPC */
+    struct thread *partner;   /* TS_SEND: the receiver; TS_RECV: expected sender or NULL */
+    struct thread *senders;   /* circular queue of threads blocked sending to us */
+    struct thread *caller;    /* may be replied to once */
+    struct thread *rcv_waiters; /* circular: threads in closed receive on us */
+    uint64_t snd_label;
+    abi_tag_t snd_tag;
+    bool snd_call;
+    uint64_t call_rcv_timeout;
+    uint64_t *msg;            /* message source and sink: utcb->mr or kmsg */
+    bool msg_kernel;          /* kmsg in use: window is the whole space, no caps */
+    uint64_t kmsg[ABI_MR_COUNT]; /* a reply may fill every register */
+    int64_t ipc_err;
+    abi_tag_t rcv_tag;
+    uint64_t rcv_label;
+    bool exregs_abort;        /* IPC cancelled by exregs: the fault path resumes the user */
+
+    /* timeouts */
+    uint64_t wakeup_ns;
+    bool timeout_armed;
+    struct thread *to_next, *to_prev;
+
+    /* configuration */
+    uint64_t pager_slot, exc_slot;
+    struct gate *gates; /* gates bound to this thread */
+    struct irq *irqs;   /* irqs bound to this thread */
+
+    uint64_t fs_base, gs_base;
+    struct arch_fpu_state fpu;
+};
+
+struct thread *thread_create(struct factory *f);
+int64_t thread_bind(struct thread *t, struct task *task, uint64_t utcb_uaddr);
+void thread_start(struct thread *t);
+/* Stop a thread: cancel its IPC, take it off every queue. */
+void thread_halt(struct thread *t);
+void thread_unbind(struct thread *t);
+void thread_destroy_begin(struct thread *t);
+bool thread_reap_step(struct thread *t);
+
+/* IPC cancellation with an error, from timeouts, halts and partner deaths. */
+void thread_ipc_abort(struct thread *t, int64_t err);
+
+/* Copy n bytes of user memory of the thread's task (via page tables, no faults). */
+bool task_copy_from_user(struct task *task, uint64_t uaddr, void *dst, size_t n);
+
+void thread_set_user_state(struct thread *t, const struct abi_exc_state *s);
+void thread_get_user_state(const struct thread *t, struct abi_exc_state *s);
+
+#endif
