@@ -1,0 +1,2 @@
+build-caps/kernel/kmem.o: kernel/kmem.c kernel/kmem.h
+kernel/kmem.h:

@@ -1,0 +1,1 @@
+build-caps/kernel/lib.o: kernel/lib.c

@@ -1,0 +1,1 @@
+build-caps/lib/crt0.o: lib/crt0.S
