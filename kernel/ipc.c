@@ -70,10 +70,17 @@ static void leave_wait(struct thread *t)
     timeout_cancel(t);
 }
 
-static void wake(struct thread *t, int64_t err)
+/* End t's wait with a result; the caller decides how t gets the CPU. */
+static void unblock(struct thread *t, int64_t err)
 {
     leave_wait(t);
     t->ipc_err = err;
+    t->state = TS_READY;
+}
+
+static void wake(struct thread *t, int64_t err)
+{
+    unblock(t, err);
     sched_ready(t);
 }
 
@@ -147,6 +154,11 @@ static int64_t transfer(struct thread *snd, struct thread *rcv, uint64_t label, 
     const uint64_t *src = snd->msg;
     uint64_t *dst = rcv->msg;
     for (unsigned i = 0; i < words; i++) dst[i] = src[i];
+    rcv->rcv_label = label;
+    if (!items) {
+        rcv->rcv_tag = tag & ~0xff00ull;
+        return ABI_E_OK;
+    }
     int64_t err = ABI_E_OK;
     unsigned done = 0;
     for (; done < items; done++) {
@@ -176,10 +188,15 @@ static bool accepts(const struct thread *rcv, const struct thread *snd)
     return rcv->state == TS_RECV && (rcv->partner == NULL || rcv->partner == snd);
 }
 
-/* Receive phase: take a queued sender or wait. */
-static int64_t receive(struct thread *self, struct thread *from, uint64_t timeout)
+/* Receive phase: take a queued sender or wait. `woken` is a partner the send
+ * phase just released: if we block, it gets the CPU directly (no trip
+ * through the ready queue); if we do not, it is queued normally. */
+static int64_t receive(struct thread *self, struct thread *from, uint64_t timeout, struct thread *woken)
 {
-    if (!from && irq_deliver_pending(self)) return ABI_E_OK;
+    if (!from && irq_deliver_pending(self)) {
+        if (woken) sched_ready(woken);
+        return ABI_E_OK;
+    }
     struct thread *s = NULL;
     if (from) {
         if (from->state == TS_SEND && from->partner == self) s = from;
@@ -195,20 +212,25 @@ static int64_t receive(struct thread *self, struct thread *from, uint64_t timeou
             s->state = TS_RECV;
             s->partner = self;
             wl_add(&self->rcv_waiters, s);
-            timeout_arm(s, clock_deadline(s->call_rcv_timeout));
+            if (s->call_rcv_timeout != ABI_TIMEOUT_NEVER) timeout_arm(s, clock_deadline(s->call_rcv_timeout));
             self->caller = s;
         } else {
             s->ipc_err = err;
             sched_ready(s);
         }
+        if (woken) sched_ready(woken);
         return err;
     }
-    if (timeout == ABI_TIMEOUT_ZERO) return ABI_E_TIMEOUT;
+    if (timeout == ABI_TIMEOUT_ZERO) {
+        if (woken) sched_ready(woken);
+        return ABI_E_TIMEOUT;
+    }
     self->state = TS_RECV;
     self->partner = from;
     if (from && from != self) wl_add(&from->rcv_waiters, self);
-    timeout_arm(self, clock_deadline(timeout));
-    schedule();
+    if (timeout != ABI_TIMEOUT_NEVER) timeout_arm(self, clock_deadline(timeout));
+    if (woken) sched_handoff(woken);
+    else schedule();
     return self->ipc_err;
 }
 
@@ -216,6 +238,7 @@ int64_t ipc_invoke(struct thread *self, struct thread *dst, uint64_t label, abi_
                    uint64_t snd_timeout, struct thread *from, uint64_t rcv_timeout)
 {
     bool call = flags & ABI_IPC_CALL, recv = flags & ABI_IPC_RECV;
+    struct thread *woken = NULL;
     self->exregs_abort = false;
     if (flags & ABI_IPC_REPLY) {
         struct thread *c = self->caller;
@@ -223,16 +246,24 @@ int64_t ipc_invoke(struct thread *self, struct thread *dst, uint64_t label, abi_
         int64_t err = ABI_E_NO_PARTNER;
         if (c && accepts(c, self)) {
             err = transfer(self, c, label, tag);
-            wake(c, err);
+            unblock(c, err);
+            woken = c;
         }
         /* A failed reply does not stop the server from taking the next request. */
-        if (!recv) return err;
+        if (!recv) {
+            if (woken) sched_ready(woken);
+            return err;
+        }
     } else if (flags & ABI_IPC_SEND) {
         if (accepts(dst, self)) {
             int64_t err = transfer(self, dst, label, tag);
             if (call && err == ABI_E_OK) dst->caller = self;
-            wake(dst, err);
-            if (err != ABI_E_OK || !recv) return err;
+            unblock(dst, err);
+            if (err != ABI_E_OK || !recv) {
+                sched_ready(dst);
+                return err;
+            }
+            woken = dst;
         } else {
             if (snd_timeout == ABI_TIMEOUT_ZERO) return ABI_E_TIMEOUT;
             self->snd_label = label;
@@ -242,7 +273,7 @@ int64_t ipc_invoke(struct thread *self, struct thread *dst, uint64_t label, abi_
             self->state = TS_SEND;
             self->partner = dst;
             wl_add_by_prio(&dst->senders, self);
-            timeout_arm(self, clock_deadline(snd_timeout));
+            if (snd_timeout != ABI_TIMEOUT_NEVER) timeout_arm(self, clock_deadline(snd_timeout));
             schedule();
             self->snd_call = false;
             /* A blocked call returns only once the reply (or an error) came. */
@@ -250,7 +281,7 @@ int64_t ipc_invoke(struct thread *self, struct thread *dst, uint64_t label, abi_
         }
     }
     if (!recv) return ABI_E_OK;
-    return receive(self, call ? dst : from, rcv_timeout);
+    return receive(self, call ? dst : from, rcv_timeout, woken);
 }
 
 int64_t ipc_kernel_call(struct thread *self, struct thread *dst, uint64_t label, abi_tag_t tag)
@@ -289,6 +320,65 @@ static struct thread *resolve_dest(struct thread *self, uint64_t sel, uint64_t *
         return NULL;
     }
     return t;
+}
+
+/*
+ * The fast path: call and reply-and-wait carrying untyped words only, to a
+ * partner that already waits for exactly this, with no timeout to arm and
+ * nothing more important ready. That is every steady-state client-server
+ * exchange. It makes the same state changes as ipc_invoke, minus the
+ * queueing, and switches directly; any other case returns false and takes
+ * the general path.
+ */
+bool ipc_fastpath(struct trap_frame *f)
+{
+    struct thread *self = current;
+    uint64_t flags = f->r9, tag = f->rdx;
+    unsigned words = ABI_TAG_WORDS(tag);
+    if ((tag & 0xff00) || words > ABI_MR_COUNT || f->r8 != ABI_TIMEOUT_NEVER) return false;
+    struct thread *dst;
+    uint64_t label = 0;
+    if (flags == ABI_IPC_OP_CALL) {
+        /* Slot 0 is never filled, so the range check covers it. */
+        const struct cap_table *ct = &self->task->caps;
+        if (f->rdi >= ct->size) return false;
+        const struct cap *c = &ct->slots[f->rdi];
+        if (c->type != ABI_OBJ_GATE || !(c->rights & ABI_R_SEND)) return false;
+        struct gate *g = (struct gate *)c->obj;
+        dst = g->thread;
+        label = g->label;
+        /* A receiving thread is never the running one, so dst != self. */
+        if (!dst || dst->state != TS_RECV || dst->partner) return false;
+    } else if (flags == ABI_IPC_OP_REPLY_WAIT) {
+        dst = self->caller;
+        if (!dst || dst->state != TS_RECV || dst->partner != self || self->senders || self->irqs) return false;
+    } else {
+        return false;
+    }
+    if (dst->timeout_armed || !sched_may_handoff(dst)) return false;
+
+    const uint64_t *src = self->msg;
+    uint64_t *out = dst->msg;
+    for (unsigned i = 0; i < words; i++) out[i] = src[i];
+    dst->rcv_tag = tag;
+    dst->rcv_label = label;
+    dst->ipc_err = ABI_E_OK;
+    self->state = TS_RECV;
+    if (flags == ABI_IPC_OP_CALL) {
+        dst->caller = self;
+        self->partner = dst;
+        wl_add(&dst->rcv_waiters, self);
+    } else {
+        wl_remove(&self->rcv_waiters, dst);
+        dst->partner = NULL;
+        self->caller = NULL;
+        self->partner = NULL;
+    }
+    sched_switch_direct(dst);
+    f->rax = (uint64_t)self->ipc_err;
+    f->rdx = self->rcv_tag;
+    f->rsi = self->rcv_label;
+    return true;
 }
 
 void sys_ipc(struct trap_frame *f)

@@ -11,6 +11,7 @@
 #ifndef KERNEL_IPC_H
 #define KERNEL_IPC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "abi/ipc.h"
@@ -36,5 +37,7 @@ void ipc_forget_partner(struct thread *t);
 void ipc_wake_with(struct thread *t, abi_tag_t tag, uint64_t label);
 
 void sys_ipc(struct trap_frame *f);
+/* The short path for call and reply-and-wait; false: take sys_ipc. */
+bool ipc_fastpath(struct trap_frame *f);
 
 #endif

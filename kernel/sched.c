@@ -22,6 +22,7 @@ static uint64_t ready_bits[4];
 static struct thread *idle_thread;
 static struct thread *timeouts; /* sorted by wakeup_ns, circular */
 static struct thread *fpu_owner;
+static uint64_t timer_deadline = ~0ull; /* what the LAPIC is armed for */
 
 static uint64_t tsc_mult; /* ns = tsc * tsc_mult >> 32 */
 static uint64_t lapic_mult; /* ticks = ns * lapic_mult >> 32 */
@@ -36,13 +37,15 @@ uint64_t clock_tsc_to_ns(uint64_t tsc) { return (uint64_t)(((unsigned __int128)t
 
 uint64_t clock_now_ns(void) { return clock_tsc_to_ns(arch_rdtsc()); }
 
-static uint64_t section_start;
+/* 32 bits of TSC are enough: no kernel section lasts seconds, and the
+ * entry path stays short. */
+static uint32_t section_start;
 
-void irqoff_section_begin(void) { section_start = arch_rdtsc(); }
+void irqoff_section_begin(void) { section_start = (uint32_t)arch_rdtsc(); }
 
 void irqoff_section_end(void)
 {
-    uint64_t d = arch_rdtsc() - section_start;
+    uint32_t d = (uint32_t)arch_rdtsc() - section_start;
     if (d > stats.irqoff_max_tsc) stats.irqoff_max_tsc = d;
 }
 
@@ -76,11 +79,13 @@ static void list_remove(struct thread **head, struct thread *t)
     t->q_next = t->q_prev = NULL;
 }
 
+static unsigned ready_words; /* bit w: ready_bits[w] != 0 */
+
 static int highest_ready(void)
 {
-    for (int w = 3; w >= 0; w--)
-        if (ready_bits[w]) return w * 64 + 63 - __builtin_clzll(ready_bits[w]);
-    return -1;
+    if (!ready_words) return -1;
+    int w = 31 - __builtin_clz(ready_words);
+    return w * 64 + 63 - __builtin_clzll(ready_bits[w]);
 }
 
 void sched_ready(struct thread *t)
@@ -94,6 +99,7 @@ void sched_ready(struct thread *t)
         t->preempted = false;
     }
     ready_bits[t->prio / 64] |= 1ull << (t->prio % 64);
+    ready_words |= 1u << (t->prio / 64);
     if (current && t->prio > current->prio) need_resched = true;
 }
 
@@ -102,7 +108,10 @@ void sched_unready(struct thread *t)
     if (t->state != TS_READY || !t->queued) return;
     list_remove(&ready[t->prio], t);
     t->queued = false;
-    if (!ready[t->prio]) ready_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
+    if (!ready[t->prio]) {
+        ready_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
+        if (!ready_bits[t->prio / 64]) ready_words &= ~(1u << (t->prio / 64));
+    }
 }
 
 void sched_init(struct thread *idle)
@@ -125,12 +134,14 @@ static void switch_to(struct thread *next)
             arch_fpu_load(&next->fpu);
             fpu_owner = next;
         }
-        if (prev->fs_base != next->fs_base || !prev->task) wrmsr(MSR_FS_BASE, next->fs_base);
-        if (prev->gs_base != next->gs_base || !prev->task) wrmsr(MSR_GS_BASE, next->gs_base);
+        arch_set_fs_base(next->fs_base);
+        arch_set_gs_base(next->gs_base);
     }
     arch_set_kernel_stack((uint64_t)next->kstack + KSTACK_SIZE);
-    /* Before the switch: a new thread leaves through its trampoline, not through here. */
-    timer_reprogram();
+    /* Before the switch: a new thread leaves through its trampoline, not
+     * through here. Nothing to do when no deadline is armed or pending and
+     * the time slice does not matter (nobody else at this priority). */
+    if (timeouts || timer_deadline != ~0ull || ready[next->prio]) timer_reprogram();
     arch_switch(&prev->ksp, next->ksp);
 }
 
@@ -146,12 +157,31 @@ void schedule(void)
     struct thread *next = p < 0 ? idle_thread : ready[p];
     if (p >= 0) sched_unready(next);
     if (next != prev) {
-        if (next->slice_end_ns <= clock_now_ns()) next->slice_end_ns = clock_now_ns() + SCHED_SLICE_NS;
+        /* A fresh slice matters only when another thread of this priority waits. */
+        if (ready[next->prio]) {
+            uint64_t now = clock_now_ns();
+            if (next->slice_end_ns <= now) next->slice_end_ns = now + SCHED_SLICE_NS;
+        }
         switch_to(next);
     } else {
         next->state = TS_RUNNING;
         timer_reprogram();
     }
+}
+
+bool sched_may_handoff(const struct thread *t) { return highest_ready() <= (int)t->prio && !need_resched; }
+
+void sched_switch_direct(struct thread *t) { switch_to(t); }
+
+void sched_handoff(struct thread *t)
+{
+    if (highest_ready() > (int)t->prio || current->state == TS_RUNNING) {
+        sched_ready(t);
+        schedule();
+        return;
+    }
+    need_resched = false;
+    switch_to(t);
 }
 
 void sched_yield(void)
@@ -213,6 +243,8 @@ void timer_reprogram(void)
     if (timeouts) next = timeouts->wakeup_ns;
     if (current != idle_thread && ready[current->prio] && current->slice_end_ns < next)
         next = current->slice_end_ns;
+    if (next == timer_deadline) return;
+    timer_deadline = next;
     if (next == ~0ull) {
         arch_timer_arm(0);
         return;
@@ -228,6 +260,7 @@ void timer_reprogram(void)
 void timer_interrupt(void)
 {
     uint64_t now = clock_now_ns();
+    timer_deadline = ~0ull; /* fired: whatever comes next must be armed anew */
     while (timeouts && timeouts->wakeup_ns <= now) {
         struct thread *t = timeouts;
         timeout_cancel(t);

@@ -20,6 +20,12 @@ void sched_ready(struct thread *t);
 void sched_unready(struct thread *t);
 /* Give the CPU to the best ready thread; returns when the caller runs again. */
 void schedule(void);
+/* The current thread blocks and just made t runnable: run t right away
+ * unless something more important waits (direct switch, no queueing). */
+void sched_handoff(struct thread *t);
+bool sched_may_handoff(const struct thread *t);
+/* Switch to t, which sched_may_handoff just approved. */
+void sched_switch_direct(struct thread *t);
 void sched_yield(void);
 void sched_set_prio(struct thread *t, uint8_t prio);
 

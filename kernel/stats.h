@@ -6,7 +6,6 @@
 
 struct kernel_stats {
     uint64_t context_switches;
-    uint64_t syscalls;
     uint64_t irqoff_max_tsc; /* longest interrupts-off stretch inside the kernel */
 };
 

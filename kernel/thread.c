@@ -192,7 +192,7 @@ void thread_set_user_state(struct thread *t, const struct abi_exc_state *s)
     if (canonical_user(s->fs_base)) t->fs_base = s->fs_base;
     if (canonical_user(s->gs_base)) t->gs_base = s->gs_base;
     if (t == current) {
-        wrmsr(MSR_FS_BASE, t->fs_base);
-        wrmsr(MSR_GS_BASE, t->gs_base);
+        arch_set_fs_base(t->fs_base);
+        arch_set_gs_base(t->gs_base);
     }
 }

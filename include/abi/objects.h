@@ -69,7 +69,6 @@ enum abi_stat {
     ABI_STAT_FREE_KERNEL_PAGES = 1,
     ABI_STAT_IRQOFF_MAX_NS = 2,   /* longest interrupts-off kernel section seen */
     ABI_STAT_CONTEXT_SWITCHES = 3,
-    ABI_STAT_SYSCALLS = 4,
     ABI_STAT_IRQOFF_RESET = 5,    /* reset the maximum; returns the old value */
 };
 

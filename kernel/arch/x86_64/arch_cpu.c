@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct arch_cpu_features arch_features;
+uint64_t arch_loaded_fs, arch_loaded_gs;
 
 struct tss {
     uint32_t reserved0;

@@ -75,6 +75,17 @@ static inline void arch_fpu_save(struct arch_fpu_state *s) { __asm__ volatile("f
 static inline void arch_fpu_load(const struct arch_fpu_state *s) { __asm__ volatile("fxrstor64 %0" ::"m"(*s)); }
 void arch_fpu_init_state(struct arch_fpu_state *s);
 
+/* fs/gs base of the running thread, written only when they change. */
+extern uint64_t arch_loaded_fs, arch_loaded_gs;
+static inline void arch_set_fs_base(uint64_t v)
+{
+    if (v != arch_loaded_fs) wrmsr(MSR_FS_BASE, arch_loaded_fs = v);
+}
+static inline void arch_set_gs_base(uint64_t v)
+{
+    if (v != arch_loaded_gs) wrmsr(MSR_GS_BASE, arch_loaded_gs = v);
+}
+
 void arch_cpu_init(void);
 void arch_set_kernel_stack(uint64_t top);
 _Noreturn void arch_machine_exit(uint32_t status);

@@ -9,18 +9,23 @@
 #define GDT_USER_DS 0x1b
 #define GDT_USER_CS 0x23
 
+/* Order matches struct trap_frame (arch_trap.h), highest address first. */
     .macro PUSH_GPRS
     push %rax
-    push %rbx
-    push %rcx
+    PUSH_AFTER_RAX
+    .endm
+
+    .macro PUSH_AFTER_RAX
     push %rdx
     push %rsi
     push %rdi
-    push %rbp
     push %r8
     push %r9
     push %r10
+    push %rcx
     push %r11
+    push %rbx
+    push %rbp
     push %r12
     push %r13
     push %r14
@@ -32,20 +37,28 @@
     pop %r14
     pop %r13
     pop %r12
+    pop %rbp
+    pop %rbx
     pop %r11
+    pop %rcx
     pop %r10
     pop %r9
     pop %r8
-    pop %rbp
     pop %rdi
     pop %rsi
     pop %rdx
-    pop %rcx
-    pop %rbx
     pop %rax
     .endm
 
     .text
+/*
+ * System calls. Native calls save only what the kernel reads or writes
+ * (rax, rdx, rsi, rdi, r8-r10; rcx and r11 are clobbered by the instruction
+ * anyway) and leave the callee-saved slots unwritten: C code preserves those
+ * registers itself. Any other number becomes an exception IPC that shows
+ * the handler every register, so it takes the full-frame path.
+ */
+#define ABI_SYSCALL_BASE 0x1000
     .globl arch_syscall_entry
 arch_syscall_entry:
     mov %rsp, arch_user_rsp_scratch(%rip)
@@ -55,9 +68,35 @@ arch_syscall_entry:
     push %r11
     push $GDT_USER_CS
     push %rcx
-    push $0
-    push $0x100
-    PUSH_GPRS
+    sub $16, %rsp          /* error, vector: unused for system calls */
+    push %rax
+    sub $ABI_SYSCALL_BASE, %rax
+    cmp syscall_count(%rip), %rax
+    jae syscall_full
+    push %rdx
+    push %rsi
+    push %rdi
+    push %r8
+    push %r9
+    push %r10
+    sub $64, %rsp          /* rcx r11 rbx rbp r12-r15: not saved */
+    mov %rsp, %rdi
+    call syscall_entry
+    add $64, %rsp
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rax
+    add $16, %rsp
+    iretq
+
+syscall_full:
+    movq $0x100, 8(%rsp)   /* vector: a system call */
+    mov (%rsp), %rax
+    PUSH_AFTER_RAX
     mov %rsp, %rdi
     call syscall_entry
     .globl arch_return_to_user

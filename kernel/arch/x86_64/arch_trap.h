@@ -12,14 +12,17 @@
 #include <stddef.h>
 
 struct trap_frame {
-    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    /* Callee-saved and syscall-clobbered registers first: the system call
+     * path skips them as one block (see arch_entry.S). */
+    uint64_t r15, r14, r13, r12, rbp, rbx, r11, rcx;
+    uint64_t r10, r9, r8, rdi, rsi, rdx, rax;
     uint64_t vector, error;
     uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU (or by syscall entry) */
 };
 
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap frame layout is shared with arch_entry.S");
 _Static_assert(offsetof(struct trap_frame, rax) == 14 * 8, "trap frame rax");
+_Static_assert(offsetof(struct trap_frame, r10) == 8 * 8, "trap frame: syscall block starts at r10");
 _Static_assert(offsetof(struct trap_frame, vector) == 15 * 8, "trap frame vector");
 _Static_assert(offsetof(struct trap_frame, rip) == 17 * 8, "trap frame rip");
 
