@@ -30,6 +30,8 @@ HOST_TEST_SRCS_mapdb     := kernel/mapdb.c
 HOST_TEST_NAMES := $(patsubst tests/host/test_%.c,%,$(sort $(wildcard tests/host/test_*.c)))
 HOST_TESTS      := $(HOST_TEST_NAMES:%=$(BUILD)/host/test_%.t)
 SYSTEM_TESTS    := $(sort $(wildcard tests/system/*.t))
+# Checks on the source tree itself (layering rules), TAP scripts.
+CHECK_TESTS     := $(sort $(wildcard tests/checks/*.t))
 
 PROVE_FLAGS ?=
 PROVE_JOBS  ?= 2
@@ -56,10 +58,10 @@ $(HOST_TESTS): $(BUILD)/host/test_%.t: $(HOST_OBJ)/tests/host/test_%.o \
 .PHONY: test test-host test-system
 
 test-host: deps-build $(HOST_TESTS)
-	$(call tests_prove,no host unit tests (tests/host/test_*.c),$(HOST_TESTS))
+	$(call tests_prove,no host unit tests (tests/host/test_*.c),$(HOST_TESTS) $(CHECK_TESTS))
 
 test-system: all
 	$(call tests_prove,no system tests (tests/system/*.t),$(SYSTEM_TESTS))
 
 test: deps-test all $(HOST_TESTS)
-	$(call tests_prove,no tests (tests/host/test_*.c tests/system/*.t),$(HOST_TESTS) $(SYSTEM_TESTS))
+	$(call tests_prove,no tests (tests/host/test_*.c tests/system/*.t),$(HOST_TESTS) $(CHECK_TESTS) $(SYSTEM_TESTS))
