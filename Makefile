@@ -16,6 +16,12 @@ OBJCOPY    := objcopy
 HOSTCC     := gcc
 
 .DEFAULT_GOAL := all
+# Quiet by default: each compile shows as "  CC file"; V=1 shows commands.
+ifeq ($(V),1)
+Q :=
+else
+Q = @printf '  %-4s %s\n' $(if $(filter %.elf %.bin,$@),LD,CC) $@;
+endif
 .PHONY: all run test test-host test-system bench iso clean deps-build deps-run deps-test
 
 DEPS = tools/deps.sh

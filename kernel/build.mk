@@ -12,23 +12,23 @@ KERNEL_BIN      := $(BUILD)/kernel/kernel.bin
 
 KERNEL_CFLAGS := -std=gnu11 -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	-mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-avx -mcmodel=kernel -fno-pic -fno-pie \
-	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
+	-fno-stack-protector -fno-asynchronous-unwind-tables \
 	-O2 -flto -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Iinclude -Ikernel -I$(KERNEL_ARCH_DIR) -MMD -MP
 
 $(BUILD)/kernel/%.o: kernel/%.c | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/kernel/%.o: kernel/%.S | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
 
 $(KERNEL_ELF): $(KERNEL_OBJS) $(KERNEL_ARCH_DIR)/linker.ld
-	$(CC) $(KERNEL_CFLAGS) -nostdlib -static -Wl,-n,-z,noexecstack,--no-warn-rwx-segments,--build-id=none -T $(KERNEL_ARCH_DIR)/linker.ld -o $@ $(KERNEL_OBJS)
+	$(Q)$(CC) $(KERNEL_CFLAGS) -nostdlib -static -Wl,-n,-z,noexecstack,--no-warn-rwx-segments,--build-id=none -T $(KERNEL_ARCH_DIR)/linker.ld -o $@ $(KERNEL_OBJS)
 
 $(KERNEL_BIN): $(KERNEL_ELF)
-	$(OBJCOPY) -O binary $< $@
+	$(Q)$(OBJCOPY) -O binary $< $@
 
 -include $(KERNEL_OBJS:.o=.d)
 

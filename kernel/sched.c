@@ -129,6 +129,7 @@ static void switch_to(struct thread *next)
     stats.context_switches++;
     if (next->task) {
         arch_space_activate(&next->task->space);
+        arch_set_io_bitmap(next->task->io_bitmap);
         if (fpu_owner != next) {
             if (fpu_owner) arch_fpu_save(&fpu_owner->fpu);
             arch_fpu_load(&next->fpu);

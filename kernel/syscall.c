@@ -39,9 +39,13 @@ void syscall_entry(struct trap_frame *f)
 {
     irqoff_section_begin();
     uint64_t nr = f->rax - ABI_SYSCALL_BASE;
-    if (nr == ABI_SYS_ipc && ipc_fastpath(f))
-        ; /* done: the common client-server exchange */
-    else if (nr < ABI_SYS_COUNT)
+    if (nr == ABI_SYS_ipc && ipc_fastpath(f)) {
+        /* We blocked and were switched back in: whoever did that ran the
+         * scheduler's decision, so there is nothing left to reschedule. */
+        irqoff_section_end();
+        return;
+    }
+    if (nr < ABI_SYS_COUNT)
         syscall_table[nr](f);
     else
         fault_exception(current, ABI_EXC_SYSCALL, 0, 0);
@@ -287,7 +291,7 @@ void sys_machine(struct trap_frame *f)
 {
     int64_t err = ABI_E_OK;
     uint64_t op = f->rsi, a0 = f->rdx, a1 = f->r10;
-    uint8_t need = op == ABI_MACHINE_EXIT ? ABI_R_CTRL : ABI_R_SEND;
+    uint8_t need = op == ABI_MACHINE_EXIT || op == ABI_MACHINE_IOPORTS ? ABI_R_CTRL : ABI_R_SEND;
     struct cap *c = task_cap(current->task, f->rdi, ABI_OBJ_MACHINE, need, &err);
     f->rdx = 0;
     if (c) {
@@ -307,6 +311,11 @@ void sys_machine(struct trap_frame *f)
                 console_write(buf, n);
                 a0 += n, a1 -= n;
             }
+            break;
+        }
+        case ABI_MACHINE_IOPORTS: {
+            struct task *t = task_arg(a0, ABI_R_CTRL, &err);
+            if (t) err = task_grant_ports(t, (unsigned)(a1 & 0xffff), (unsigned)((a1 >> 16) & 0x1ffff));
             break;
         }
         case ABI_MACHINE_EXIT:

@@ -5,7 +5,10 @@
 #include "factory.h"
 #include "kip.h"
 #include "kmem.h"
+#include "lib.h"
+#include "arch_cpu.h"
 #include "memory.h"
+#include "sched.h"
 #include "thread.h"
 
 static void *pt_alloc(void *ctx, unsigned order) { return factory_alloc_pages(ctx, order); }
@@ -28,6 +31,21 @@ fail:
     if (storage) factory_free(f, storage, (size_t)slots * sizeof(struct cap));
     obj_free(&t->obj, sizeof *t);
     return NULL;
+}
+
+int64_t task_grant_ports(struct task *t, unsigned first, unsigned count)
+{
+    if (count == 0 || first + count > 65536) return ABI_E_INVALID_ARG;
+    if (!t->io_bitmap) {
+        t->io_bitmap = factory_alloc(t->obj.factory, ARCH_IO_BITMAP_BYTES);
+        if (!t->io_bitmap) return ABI_E_NO_MEMORY;
+        memset(t->io_bitmap, 0xff, ARCH_IO_BITMAP_BYTES);
+    }
+    for (unsigned p = first; p < first + count; p++) t->io_bitmap[p / 8] &= (uint8_t)~(1u << (p % 8));
+    /* The TSS copy is stale now; reload at once if the task is running. */
+    arch_forget_io_bitmap(t->io_bitmap);
+    if (current->task == t) arch_set_io_bitmap(t->io_bitmap);
+    return ABI_E_OK;
 }
 
 void task_set_name(struct task *t, const char *name)
@@ -77,6 +95,10 @@ bool task_reap_step(struct task *t)
     if (!mem_reap_step(t)) return false;
     struct factory *f = t->obj.factory;
     arch_space_destroy(&t->space, pt_free, f);
+    if (t->io_bitmap) {
+        arch_forget_io_bitmap(t->io_bitmap);
+        factory_free(f, t->io_bitmap, ARCH_IO_BITMAP_BYTES);
+    }
     factory_free(f, t->caps.slots, (size_t)t->caps.size * sizeof(struct cap));
     obj_free(&t->obj, sizeof *t);
     return true;

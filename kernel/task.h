@@ -18,6 +18,7 @@ struct task {
     struct cap_table caps;
     struct thread *threads; /* bound threads, via thread.task_next */
     bool is_root;           /* sigma0 role: faults in the physical window map RAM */
+    uint8_t *io_bitmap;     /* I/O ports granted (bit clear = allowed), or NULL: none */
     char name[16];          /* for diagnostics */
     /* Teardown cursor (only used once dead). */
     uint64_t reap_slot;
@@ -29,6 +30,8 @@ void task_destroy_begin(struct task *t);
 /* One bounded teardown step; true when the task has been freed. */
 bool task_reap_step(struct task *t);
 void task_set_name(struct task *t, const char *name);
+/* Allow the task the ports [first, first + count). */
+int64_t task_grant_ports(struct task *t, unsigned first, unsigned count);
 
 /* Resolve a selector in the task's table to a capability of the given type
  * (ABI_OBJ_NONE: any type) holding all `rights`. */

@@ -19,25 +19,25 @@ LIB_ARCHIVE := $(BUILD)/lib/libdrops.a
 
 $(BUILD)/lib/%.o: lib/%.c | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
 $(BUILD)/lib/%.o: lib/%.S | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
 $(LIB_ARCHIVE): $(LIB_OBJS)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	$(Q)ar rcs $@ $^
 
 # Objects of programs outside lib/ (tests, apps, bench).
 $(BUILD)/user-obj/%.o: %.c | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
 
 # user_program NAME, SOURCES
 define user_program
 USER_PROGRAMS += $(BUILD)/user/$(1).elf
 $(BUILD)/user/$(1).elf: $(2:%.c=$(BUILD)/user-obj/%.o) $(LIB_CRT0) $(LIB_ARCHIVE)
 	@mkdir -p $$(@D)
-	$(CC) $(USER_LDFLAGS) -o $$@ $(LIB_CRT0) $(2:%.c=$(BUILD)/user-obj/%.o) $(LIB_ARCHIVE) -lgcc
+	$$(Q)$(CC) $(USER_LDFLAGS) -o $$@ $(LIB_CRT0) $(2:%.c=$(BUILD)/user-obj/%.o) $(LIB_ARCHIVE) -lgcc
 -include $(2:%.c=$(BUILD)/user-obj/%.d)
 endef
 

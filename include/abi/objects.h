@@ -63,6 +63,7 @@ enum abi_machine_op {
     ABI_MACHINE_PUTS = 1,   /* SEND: a0 = user pointer, a1 = length (<= 4096) */
     ABI_MACHINE_EXIT = 2,   /* CTRL: a0 = status; QEMU exits with (status << 1) | 1 */
     ABI_MACHINE_STATS = 3,  /* SEND: a0 = enum abi_stat -> value */
+    ABI_MACHINE_IOPORTS = 4, /* CTRL: a0 = task slot (CTRL), a1 = first port | count << 16 */
 };
 
 enum abi_stat {

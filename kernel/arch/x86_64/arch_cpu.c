@@ -32,7 +32,16 @@ struct idt_entry {
 _Static_assert(sizeof(struct idt_entry) == 16, "IDT entry layout");
 
 static uint64_t gdt[7];
-static struct tss tss;
+/* The TSS with an I/O permission bitmap for all 65536 ports behind it. A
+ * task without I/O rights gets an iomap_base beyond the limit (every port
+ * faults), so switching between such tasks costs one store; the bitmap is
+ * copied only when a task with its own bitmap runs after another one. */
+static struct __attribute__((packed, aligned(16))) {
+    struct tss tss;
+    uint8_t iomap[ARCH_IO_BITMAP_BYTES + 1]; /* + the all-ones terminator byte */
+} tss_io;
+static const void *io_owner; /* whose bitmap the TSS holds */
+const uint8_t *arch_io_active;   /* whose bitmap is in force (NULL: none) */
 static struct idt_entry idt[256];
 static uint8_t double_fault_stack[4096] __attribute__((aligned(16)));
 extern char arch_trap_stubs[];
@@ -55,12 +64,13 @@ static void gdt_init(void)
     gdt[2] = 0x00cf92000000ffffull; /* kernel data */
     gdt[3] = 0x00cff2000000ffffull; /* user data (DPL 3) */
     gdt[4] = 0x00affa000000ffffull; /* user code 64 (DPL 3) */
-    uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+    uint64_t base = (uint64_t)&tss_io, limit = sizeof(tss_io) - 1;
     gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
              (((base >> 24) & 0xff) << 56);
     gdt[6] = base >> 32;
-    tss.iomap_base = sizeof(tss); /* no I/O bitmap: user port access faults */
-    tss.ist[0] = (uint64_t)double_fault_stack + sizeof(double_fault_stack);
+    tss_io.tss.iomap_base = sizeof(tss_io); /* no I/O bitmap: user port access faults */
+    tss_io.iomap[ARCH_IO_BITMAP_BYTES] = 0xff;
+    tss_io.tss.ist[0] = (uint64_t)double_fault_stack + sizeof(double_fault_stack);
 
     struct desc_ptr p = {sizeof(gdt) - 1, (uint64_t)gdt};
     __asm__ volatile("lgdt %0\n"
@@ -131,9 +141,30 @@ void arch_cpu_init(void)
     wrmsr(MSR_FMASK, 0x47700); /* IF, TF, DF, AC, NT, IOPL cleared on entry */
 }
 
+void arch_load_io_bitmap(const uint8_t *bitmap)
+{
+    arch_io_active = bitmap;
+    if (!bitmap) {
+        tss_io.tss.iomap_base = sizeof(tss_io);
+        return;
+    }
+    if (io_owner != bitmap) {
+        for (unsigned i = 0; i < ARCH_IO_BITMAP_BYTES / 8; i++)
+            ((uint64_t *)tss_io.iomap)[i] = ((const uint64_t *)bitmap)[i];
+        io_owner = bitmap;
+    }
+    tss_io.tss.iomap_base = sizeof(struct tss);
+}
+
+void arch_forget_io_bitmap(const uint8_t *bitmap)
+{
+    if (io_owner == bitmap) io_owner = NULL;
+    if (arch_io_active == bitmap) arch_load_io_bitmap(NULL);
+}
+
 void arch_set_kernel_stack(uint64_t top)
 {
-    tss.rsp[0] = top;
+    tss_io.tss.rsp[0] = top;
     arch_kernel_stack_top = top;
 }
 

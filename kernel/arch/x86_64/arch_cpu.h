@@ -86,6 +86,18 @@ static inline void arch_set_gs_base(uint64_t v)
     if (v != arch_loaded_gs) wrmsr(MSR_GS_BASE, arch_loaded_gs = v);
 }
 
+/* I/O port permissions: a bitmap of ARCH_IO_BITMAP_BYTES, bit set = denied
+ * (the x86 convention). NULL denies every port. The bitmap must stay valid
+ * while it is active; arch_forget_io_bitmap before freeing it. */
+#define ARCH_IO_BITMAP_BYTES 8192u
+extern const uint8_t *arch_io_active;
+void arch_load_io_bitmap(const uint8_t *bitmap);
+static inline void arch_set_io_bitmap(const uint8_t *bitmap)
+{
+    if (bitmap != arch_io_active) arch_load_io_bitmap(bitmap);
+}
+void arch_forget_io_bitmap(const uint8_t *bitmap);
+
 void arch_cpu_init(void);
 void arch_set_kernel_stack(uint64_t top);
 _Noreturn void arch_machine_exit(uint32_t status);
