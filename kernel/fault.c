@@ -118,6 +118,7 @@ void trap_entry(struct trap_frame *f)
 
 _Noreturn void idle_loop(void)
 {
+    irqoff_section_begin(); /* boot itself is not a section worth reporting */
     for (;;) {
         while (reap_pending() && !need_resched) {
             reap_step();
