@@ -217,11 +217,19 @@ void sys_unmap(struct trap_frame *f)
     bool self_too = flags & ABI_UNMAP_SELF;
     while (pages) {
         /* Skip unpopulated regions in one step instead of page by page. */
-        uint64_t next = arch_next_table_va(&self->task->space, va);
-        if (next >= va + pages * 4096) break;
-        if (next > va) {
-            pages -= (next - va) >> 12;
-            va = next;
+        struct arch_scan sc = arch_next_table_va(&self->task->space, va, 256);
+        if (sc.va >= va + pages * 4096) break;
+        if (sc.va > va) {
+            pages -= (sc.va - va) >> 12;
+            va = sc.va;
+        }
+        if (!sc.found) {
+            if (preemption_point()) {
+                f->rdi = va, f->rsi = pages;
+                restart_syscall(f);
+                return;
+            }
+            continue;
         }
         if (mem_unmap_page(self->task, va, rights, self_too) == ABI_E_BUSY) {
             f->rdi = va, f->rsi = pages;
@@ -257,13 +265,22 @@ bool mem_install_root_page(struct task *root, uint64_t va, uint64_t phys, unsign
 
 bool mem_reap_step(struct task *t)
 {
-    uint64_t va = arch_next_table_va(&t->space, t->reap_va);
-    if (va == ~0ull) return true;
-    /* One leaf table per step (512 entries, each a short unmap). */
-    uint64_t end = (va | 0x1fffff) + 1;
-    for (; va < end; va += 4096) {
-        struct arch_pte_ref r = arch_pte_lookup(&t->space, va);
-        if (!r.pte || !arch_pte_present(*r.pte)) continue;
+    struct arch_scan sc = arch_next_table_va(&t->space, t->reap_va, 256);
+    if (sc.va == ~0ull) return true;
+    if (!sc.found) {
+        t->reap_va = sc.va;
+        return false;
+    }
+    /* A bounded slice of one leaf table per step: each present page may
+     * carry a subtree of mappings in other tasks, and the reaper must reach
+     * a preemption point often. Entries of one table are consecutive, so
+     * one walk serves the whole slice. */
+    uint64_t va = sc.va, end = (va | 0x1fffff) + 1;
+    struct arch_pte_ref r = arch_pte_lookup(&t->space, va);
+    unsigned present = 0, scanned = 0;
+    for (; va < end && present < 8 && scanned < 128; va += 4096, r.pte++, r.shadow++, scanned++) {
+        if (!arch_pte_present(*r.pte)) continue;
+        present++;
         if (*r.shadow) {
             if (mem_unmap_page(t, va, ABI_MAP_RWX, true) == ABI_E_BUSY) {
                 t->reap_va = va;
@@ -273,6 +290,6 @@ bool mem_reap_step(struct task *t)
             arch_pte_write(&t->space, va, r.pte, 0); /* kernel page lent to the task */
         }
     }
-    t->reap_va = end;
-    return end >= USER_ADDR_END;
+    t->reap_va = va;
+    return va >= USER_ADDR_END;
 }

@@ -27,7 +27,9 @@ struct task *task_create(struct factory *f, uint32_t slots)
     task_set_name(t, "task");
     return t;
 fail:
-    if (t->space.pml4) arch_space_destroy(&t->space, pt_free, f);
+    if (t->space.pml4)
+        while (!arch_space_destroy_step(&t->space, pt_free, f)) {
+        }
     if (storage) factory_free(f, storage, (size_t)slots * sizeof(struct cap));
     obj_free(&t->obj, sizeof *t);
     return NULL;
@@ -94,7 +96,7 @@ bool task_reap_step(struct task *t)
     }
     if (!mem_reap_step(t)) return false;
     struct factory *f = t->obj.factory;
-    arch_space_destroy(&t->space, pt_free, f);
+    if (!arch_space_destroy_step(&t->space, pt_free, f)) return false;
     if (t->io_bitmap) {
         arch_forget_io_bitmap(t->io_bitmap);
         factory_free(f, t->io_bitmap, ARCH_IO_BITMAP_BYTES);

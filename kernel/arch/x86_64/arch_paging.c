@@ -38,19 +38,32 @@ bool arch_space_init(struct arch_space *s, arch_pt_alloc_fn alloc, void *ctx)
 
 static uint64_t *table_of(uint64_t e) { return phys_to_virt(e & PTE_ADDR); }
 
-void arch_space_destroy(struct arch_space *s, arch_pt_free_fn free, void *ctx)
+bool arch_space_destroy_step(struct arch_space *s, arch_pt_free_fn free, void *ctx)
 {
+    /* Free at most a few tables per call, deepest first: find the first
+     * present PML4/PDPT/PD entry, free up to 8 leaf tables below it, and
+     * free an upper table once it is empty. */
     for (int i = 0; i < 256; i++) {
         if (!(s->pml4[i] & PTE_P)) continue;
         uint64_t *pdpt = table_of(s->pml4[i]);
         for (int j = 0; j < 512; j++) {
             if (!(pdpt[j] & PTE_P)) continue;
             uint64_t *pd = table_of(pdpt[j]);
-            for (int k = 0; k < 512; k++)
-                if (pd[k] & PTE_P) free(ctx, table_of(pd[k]), 1);
+            unsigned freed = 0;
+            for (int k = 0; k < 512 && freed < 8; k++) {
+                if (!(pd[k] & PTE_P)) continue;
+                free(ctx, table_of(pd[k]), 1);
+                pd[k] = 0;
+                freed++;
+            }
+            if (freed) return false;
             free(ctx, pd, 0);
+            pdpt[j] = 0;
+            return false;
         }
         free(ctx, pdpt, 0);
+        s->pml4[i] = 0;
+        return false;
     }
     if (active == s) {
         active = NULL;
@@ -58,6 +71,7 @@ void arch_space_destroy(struct arch_space *s, arch_pt_free_fn free, void *ctx)
     }
     free(ctx, s->pml4, 0);
     s->pml4 = NULL;
+    return true;
 }
 
 void arch_space_activate(const struct arch_space *s)
@@ -127,22 +141,32 @@ void arch_pte_write(const struct arch_space *s, uint64_t va, uint64_t *pte, uint
     if (s == active && (old & PTE_P)) __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
 }
 
-uint64_t arch_next_table_va(const struct arch_space *s, uint64_t from)
+struct arch_scan arch_next_table_va(const struct arch_space *s, uint64_t from, unsigned budget)
 {
-    const uint64_t end = 1ull << 47;
-    uint64_t va = from & ~0xfffull;
-    while (va < end) {
-        uint64_t *t = s->pml4;
-        unsigned level;
-        for (level = 3; level > 0; level--) {
-            uint64_t e = t[idx(va, level)];
-            if (!(e & PTE_P)) break;
-            t = table_of(e);
+    /* Scan each level's entries in place instead of walking down from the
+     * root for every skipped region, and stop after `budget` entry checks
+     * so that a caller with preemption points never scans for long. */
+    from &= ~0xfffull;
+    if (from >= (1ull << 47)) return (struct arch_scan){~0ull, false};
+    unsigned i4 = idx(from, 3), i3 = idx(from, 2), i2 = idx(from, 1);
+    for (; i4 < 256; i4++, i3 = 0, i2 = 0) {
+        if (!budget--) goto out_of_budget;
+        if (!(s->pml4[i4] & PTE_P)) continue;
+        const uint64_t *pdpt = table_of(s->pml4[i4]);
+        for (; i3 < 512; i3++, i2 = 0) {
+            if (!budget--) goto out_of_budget;
+            if (!(pdpt[i3] & PTE_P)) continue;
+            const uint64_t *pd = table_of(pdpt[i3]);
+            for (; i2 < 512; i2++) {
+                if (!budget--) goto out_of_budget;
+                if (!(pd[i2] & PTE_P)) continue;
+                uint64_t va = ((uint64_t)i4 << 39) | ((uint64_t)i3 << 30) | ((uint64_t)i2 << 21);
+                return (struct arch_scan){va > from ? va : from, true};
+            }
         }
-        if (level == 0) return va;
-        /* Skip the whole region the missing entry at `level` would cover. */
-        uint64_t span = 1ull << (12 + 9 * level);
-        va = (va + span) & ~(span - 1);
     }
-    return ~0ull;
+    return (struct arch_scan){~0ull, false};
+out_of_budget:;
+    uint64_t at = ((uint64_t)i4 << 39) | ((uint64_t)i3 << 30) | ((uint64_t)i2 << 21);
+    return (struct arch_scan){at > from ? at : from, false};
 }

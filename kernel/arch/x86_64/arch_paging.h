@@ -23,8 +23,9 @@ typedef void *(*arch_pt_alloc_fn)(void *ctx, unsigned order);
 typedef void (*arch_pt_free_fn)(void *ctx, void *p, unsigned order);
 
 bool arch_space_init(struct arch_space *s, arch_pt_alloc_fn alloc, void *ctx);
-/* Free all page tables of the user half; mappings must already be gone. */
-void arch_space_destroy(struct arch_space *s, arch_pt_free_fn free, void *ctx);
+/* Free the page tables of the user half a few at a time (mappings must
+ * already be gone); true when everything, the PML4 included, is freed. */
+bool arch_space_destroy_step(struct arch_space *s, arch_pt_free_fn free, void *ctx);
 void arch_space_activate(const struct arch_space *s);
 void arch_kernel_space_init(void);
 
@@ -47,8 +48,14 @@ unsigned arch_pte_rights(uint64_t pte);
 /* Set a leaf entry and drop any stale translation for it. */
 void arch_pte_write(const struct arch_space *s, uint64_t va, uint64_t *pte, uint64_t value);
 
-/* Walk the user half: the next va >= from with a leaf table, or ~0 if none.
- * Used to skip unpopulated regions in range operations. */
-uint64_t arch_next_table_va(const struct arch_space *s, uint64_t from);
+/* Walk the user half for the next va >= from covered by a leaf table,
+ * checking at most `budget` entries. found: va is that address (~0: none
+ * left); not found: va is where to continue. Range operations use it to
+ * skip unpopulated regions. */
+struct arch_scan {
+    uint64_t va;
+    bool found;
+};
+struct arch_scan arch_next_table_va(const struct arch_space *s, uint64_t from, unsigned budget);
 
 #endif
