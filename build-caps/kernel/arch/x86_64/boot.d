@@ -1,1 +1,0 @@
-build-caps/kernel/arch/x86_64/boot.o: kernel/arch/x86_64/boot.S

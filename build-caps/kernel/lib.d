@@ -1,1 +1,0 @@
-build-caps/kernel/lib.o: kernel/lib.c

@@ -1,1 +1,0 @@
-build-caps/lib/crt0.o: lib/crt0.S
