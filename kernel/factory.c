@@ -1,5 +1,13 @@
 /* Factory objects and kernel-memory quotas (see factory.h). */
 #include "factory.h"
+#include "abi/errors.h"
+#include "arch_trap.h"
+#include "cap_table.h"
+#include "gate.h"
+#include "sched.h"
+#include "syscall.h"
+#include "task.h"
+#include "thread.h"
 #include "kmem.h"
 
 struct factory *factory_create_root(uint64_t quota)
@@ -91,4 +99,66 @@ void factory_destroy(struct factory *f)
 {
     f->obj.dead = true;
     factory_release(f);
+}
+
+/* --- system call --- */
+
+void sys_factory_create(struct trap_frame *f)
+{
+    int64_t err = ABI_E_OK;
+    struct task *self = current->task;
+    struct cap *fc = task_cap(self, f->rdi, ABI_OBJ_FACTORY, ABI_R_CTRL, &err);
+    struct cap *dst = cap_slot(&self->caps, f->rdx);
+    uint64_t type = f->rsi, a0 = f->r10, a1 = f->r8;
+    struct thread *bind_to = NULL;
+    if (!fc) goto out;
+    if (!dst) {
+        err = ABI_E_INVALID_CAP;
+        goto out;
+    }
+    if (!cap_is_empty(dst)) {
+        err = ABI_E_SLOT_OCCUPIED;
+        goto out;
+    }
+    if (type == ABI_OBJ_GATE && !(bind_to = thread_from_cap(a0, ABI_R_CTRL, &err))) goto out;
+    if (type == ABI_OBJ_TASK && (a0 == 0 || a0 > ABI_MAX_CAP_SLOTS)) {
+        err = ABI_E_INVALID_ARG;
+        goto out;
+    }
+
+    struct factory *fac = (struct factory *)fc->obj;
+    struct kobj *o = NULL;
+    switch (type) {
+    case ABI_OBJ_TASK:
+        o = (struct kobj *)task_create(fac, (uint32_t)a0);
+        break;
+    case ABI_OBJ_THREAD:
+        o = (struct kobj *)thread_create(fac);
+        break;
+    case ABI_OBJ_GATE:
+        o = (struct kobj *)gate_create(fac, bind_to, a1);
+        break;
+    case ABI_OBJ_FACTORY: {
+        if (!factory_charge(fac, a0)) break;
+        struct factory *n = obj_alloc(fac, sizeof *n, ABI_OBJ_FACTORY);
+        if (!n) {
+            factory_uncharge(fac, a0);
+            break;
+        }
+        n->parent = fac;
+        n->quota = a0;
+        o = &n->obj;
+        break;
+    }
+    default:
+        err = ABI_E_INVALID_ARG;
+        goto out;
+    }
+    if (!o) {
+        err = ABI_E_NO_MEMORY;
+        goto out;
+    }
+    cap_install_original(dst, o, (uint8_t)type, ABI_R_ALL);
+out:
+    f->rax = (uint64_t)err;
 }

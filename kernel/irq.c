@@ -1,5 +1,10 @@
 /* Interrupts as IPC (see irq.h). */
 #include "irq.h"
+#include "arch_trap.h"
+#include "cap_table.h"
+#include "sched.h"
+#include "syscall.h"
+#include "task.h"
 #include "abi/errors.h"
 #include "abi/ipc.h"
 #include "arch_apic.h"
@@ -90,4 +95,46 @@ bool irq_deliver_pending(struct thread *t)
         return true;
     }
     return false;
+}
+
+/* --- system call --- */
+
+void sys_irq_control(struct trap_frame *f)
+{
+    int64_t err = ABI_E_OK;
+    struct task *self = current->task;
+    uint64_t op = f->rsi, a0 = f->rdx, a1 = f->r10;
+    if (op == ABI_IRQ_CREATE) {
+        struct cap *ctl = task_cap(self, f->rdi, ABI_OBJ_IRQ_CONTROL, ABI_R_CTRL, &err);
+        struct cap *dst = ctl ? cap_slot(&self->caps, a1) : NULL;
+        if (ctl && !dst) err = ABI_E_INVALID_CAP;
+        else if (dst && !cap_is_empty(dst)) err = ABI_E_SLOT_OCCUPIED;
+        else if (dst) {
+            /* IRQ objects are charged to the root factory: the control cap stands for it. */
+            struct irq *q = irq_create(((struct kobj *)ctl->obj)->factory, (unsigned)a0, &err);
+            if (q) cap_install_original(dst, &q->obj, ABI_OBJ_IRQ, ABI_R_ALL);
+        }
+        f->rax = (uint64_t)err;
+        return;
+    }
+    struct cap *c = task_cap(self, f->rdi, ABI_OBJ_IRQ, ABI_R_CTRL, &err);
+    struct irq *q = c ? (struct irq *)c->obj : NULL;
+    if (q) {
+        switch (op) {
+        case ABI_IRQ_BIND: {
+            struct thread *t = thread_from_cap(a0, ABI_R_CTRL, &err);
+            if (t) err = irq_bind(q, t, a1);
+            break;
+        }
+        case ABI_IRQ_UNMASK:
+            irq_unmask(q);
+            break;
+        case ABI_IRQ_UNBIND:
+            irq_unbind(q);
+            break;
+        default:
+            err = ABI_E_INVALID_ARG;
+        }
+    }
+    f->rax = (uint64_t)err;
 }

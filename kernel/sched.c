@@ -242,7 +242,10 @@ void timer_reprogram(void)
 {
     uint64_t next = ~0ull;
     if (timeouts) next = timeouts->wakeup_ns;
-    if (current != idle_thread && ready[current->prio] && current->slice_end_ns < next)
+    /* Not once the switch is decided: a slice end in the past would re-arm
+     * the timer at once after every tick, and a kernel preemption window
+     * (sti; nop; cli) would never get past the interrupts. */
+    if (current != idle_thread && ready[current->prio] && !need_resched && current->slice_end_ns < next)
         next = current->slice_end_ns;
     if (next == timer_deadline) return;
     timer_deadline = next;

@@ -1,5 +1,6 @@
 /* Task objects: creation, capability lookup, teardown. */
 #include "task.h"
+#include "cap_table.h"
 #include "abi/errors.h"
 #include "abi/kip.h"
 #include "factory.h"
@@ -104,4 +105,10 @@ bool task_reap_step(struct task *t)
     factory_free(f, t->caps.slots, (size_t)t->caps.size * sizeof(struct cap));
     obj_free(&t->obj, sizeof *t);
     return true;
+}
+
+struct task *task_from_cap(uint64_t sel, uint8_t rights, int64_t *err)
+{
+    struct cap *c = task_cap(current->task, sel, ABI_OBJ_TASK, rights, err);
+    return c ? (struct task *)c->obj : NULL;
 }

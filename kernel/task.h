@@ -36,5 +36,7 @@ int64_t task_grant_ports(struct task *t, unsigned first, unsigned count);
 /* Resolve a selector in the task's table to a capability of the given type
  * (ABI_OBJ_NONE: any type) holding all `rights`. */
 struct cap *task_cap(struct task *t, uint64_t sel, uint8_t type, uint8_t rights, int64_t *err);
+/* The task named by a slot of the current task, with at least `rights`. */
+struct task *task_from_cap(uint64_t sel, uint8_t rights, int64_t *err);
 
 #endif

@@ -1,5 +1,8 @@
 /* Thread objects: creation, binding to a task, start, halt, teardown. */
 #include "thread.h"
+#include "arch_trap.h"
+#include "cap_table.h"
+#include "syscall.h"
 #include "abi/errors.h"
 #include "console.h"
 #include "factory.h"
@@ -195,4 +198,76 @@ void thread_set_user_state(struct thread *t, const struct abi_exc_state *s)
         arch_set_fs_base(t->fs_base);
         arch_set_gs_base(t->gs_base);
     }
+}
+
+/* --- system calls on threads --- */
+
+struct thread *thread_from_cap(uint64_t sel, uint8_t rights, int64_t *err)
+{
+    struct cap *c = task_cap(current->task, sel, ABI_OBJ_THREAD, rights, err);
+    return c ? (struct thread *)c->obj : NULL;
+}
+
+void sys_thread_bind(struct trap_frame *f)
+{
+    int64_t err = ABI_E_OK;
+    struct thread *t = thread_from_cap(f->rdi, ABI_R_CTRL, &err);
+    struct task *task = t ? task_from_cap(f->rsi, ABI_R_CTRL, &err) : NULL;
+    if (task) err = task->obj.dead ? ABI_E_ABORTED : thread_bind(t, task, f->rdx);
+    f->rax = (uint64_t)err;
+}
+
+void sys_thread_config(struct trap_frame *f)
+{
+    int64_t err = ABI_E_OK;
+    struct thread *t = thread_from_cap(f->rdi, ABI_R_CTRL, &err);
+    if (t && (f->rsi >= ABI_MAX_CAP_SLOTS || f->rdx >= ABI_MAX_CAP_SLOTS)) err = ABI_E_INVALID_ARG, t = NULL;
+    if (t) {
+        t->pager_slot = f->rsi;
+        t->exc_slot = f->rdx;
+    }
+    f->rax = (uint64_t)err;
+}
+
+void sys_thread_exregs(struct trap_frame *f)
+{
+    int64_t err = ABI_E_OK;
+    struct thread *t = thread_from_cap(f->rdi, ABI_R_CTRL, &err);
+    uint64_t ip = f->rsi, sp = f->rdx, flags = f->r10;
+    if (t && ((flags & ~(uint64_t)0xf) || ((flags & ABI_EXREGS_SET_IP) && ip >= USER_ADDR_END) ||
+              ((flags & ABI_EXREGS_SET_SP) && sp > USER_ADDR_END)))
+        err = ABI_E_INVALID_ARG, t = NULL;
+    if (t && (flags & ABI_EXREGS_START) && !t->task) err = ABI_E_BUSY, t = NULL;
+    if (!t) {
+        f->rax = (uint64_t)err;
+        return;
+    }
+    uint64_t old_ip = t->frame->rip, old_sp = t->frame->rsp;
+    if (flags & ABI_EXREGS_HALT) thread_halt(t);
+    if (flags & ABI_EXREGS_SET_IP) t->frame->rip = ip;
+    if (flags & ABI_EXREGS_SET_SP) t->frame->rsp = sp;
+    if (flags & ABI_EXREGS_START) thread_start(t);
+    f->rax = ABI_E_OK;
+    f->rdx = old_ip;
+    f->rsi = old_sp;
+}
+
+void sys_thread_sched(struct trap_frame *f)
+{
+    int64_t err = ABI_E_OK;
+    struct thread *t = thread_from_cap(f->rdi, ABI_R_CTRL, &err);
+    uint64_t prio = f->rsi, mcp = f->rdx;
+    if (t && (prio > ABI_PRIO_MAX || mcp > ABI_PRIO_MAX)) err = ABI_E_INVALID_ARG, t = NULL;
+    if (t && (prio > current->mcp || mcp > current->mcp)) err = ABI_E_PRIORITY, t = NULL;
+    if (t) {
+        t->mcp = (uint8_t)mcp;
+        sched_set_prio(t, (uint8_t)prio);
+    }
+    f->rax = (uint64_t)err;
+}
+
+void sys_thread_yield(struct trap_frame *f)
+{
+    sched_yield();
+    f->rax = ABI_E_OK;
 }

@@ -95,6 +95,9 @@ void thread_ipc_abort(struct thread *t, int64_t err);
 bool task_copy_from_user(struct task *task, uint64_t uaddr, void *dst, size_t n);
 
 void thread_set_user_state(struct thread *t, const struct abi_exc_state *s);
+
+/* The thread named by a slot of the current task, with at least `rights`. */
+struct thread *thread_from_cap(uint64_t sel, uint8_t rights, int64_t *err);
 void thread_get_user_state(const struct thread *t, struct abi_exc_state *s);
 
 #endif
