@@ -35,6 +35,10 @@ deps-test:
 
 include kernel/build.mk
 include lib/build.mk
+# Freestanding cores that also build on the host (each may add host tests).
+-include rt-sched/build.mk
+-include dsi/build.mk
+-include admission/build.mk
 include tests/build.mk
 include bench/build.mk
 
