@@ -22,7 +22,8 @@ HOST_TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 	-Iinclude -Ikernel -Irt-sched -Idsi -Iadmission
 HOST_OBJ := $(BUILD)/host/obj
 
-# Sources each host test links against.
+# Sources each host test links against (HOST_TEST_LIBS_<name>: extra
+# libraries, e.g. -lgsl; both may also be set in a directory's build.mk).
 HOST_TEST_SRCS_kmem      := kernel/kmem.c
 HOST_TEST_SRCS_cap_table := kernel/cap_table.c
 HOST_TEST_SRCS_mapdb     := kernel/mapdb.c
@@ -51,7 +52,7 @@ $(HOST_OBJ)/%.o: %.c | deps-build
 .SECONDEXPANSION:
 $(HOST_TESTS): $(BUILD)/host/test_%.t: $(HOST_OBJ)/tests/host/test_%.o \
 		$$(addprefix $(HOST_OBJ)/,$$(HOST_TEST_SRCS_$$*:.c=.o))
-	$(HOSTCC) $(HOST_TEST_CFLAGS) -o $@ $^
+	$(HOSTCC) $(HOST_TEST_CFLAGS) -o $@ $^ $(HOST_TEST_LIBS_$*)
 
 -include $(shell find '$(HOST_OBJ)' -name '*.d' 2>/dev/null)
 
