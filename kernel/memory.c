@@ -116,6 +116,12 @@ int64_t mem_map(struct task *src, uint64_t src_va, struct task *dst, uint64_t ds
 
     if (grant) {
         if (rights != m->rights && m->child) return ABI_E_BUSY;
+        /* A node is charged to the factory of the task that holds it (strip and
+         * the replacement above free it there): its charge moves with it. */
+        if (src->obj.factory != dst->obj.factory) {
+            if (!factory_charge(dst->obj.factory, kmem_charge(sizeof *m))) return ABI_E_NO_MEMORY;
+            factory_uncharge(src->obj.factory, kmem_charge(sizeof *m));
+        }
         struct arch_pte_ref s = arch_pte_lookup(&src->space, src_va);
         *s.shadow = NULL;
         arch_pte_write(&src->space, src_va, s.pte, 0);
