@@ -15,9 +15,9 @@
 
 #include <stddef.h>
 
-void cap_table_init(struct cap_table *t, struct cap *storage, uint32_t size)
+void cap_table_init(struct cap_table *t, struct cap **pages, uint32_t size)
 {
-    t->slots = storage;
+    t->pages = pages;
     t->size = size;
 }
 
@@ -27,7 +27,17 @@ struct cap *cap_slot(struct cap_table *t, uint64_t sel)
      * huge selector cannot wrap into range. */
     if (sel == 0 || sel >= t->size)
         return NULL;
-    return &t->slots[sel];
+    struct cap *page = t->pages[sel / CAP_PAGE_SLOTS];
+    return page ? &page[sel % CAP_PAGE_SLOTS] : NULL;
+}
+
+struct cap *cap_slot_alloc(struct cap_table *t, uint64_t sel, void *(*alloc)(void *ctx), void *ctx)
+{
+    if (sel == 0 || sel >= t->size)
+        return NULL;
+    struct cap **page = &t->pages[sel / CAP_PAGE_SLOTS];
+    if (!*page) *page = alloc(ctx);
+    return *page ? &(*page)[sel % CAP_PAGE_SLOTS] : NULL;
 }
 
 struct cap *cap_lookup(struct cap_table *t, uint64_t sel)
@@ -133,8 +143,10 @@ uint64_t cap_find_free(struct cap_table *t, uint64_t first, uint64_t count)
     /* 0 doubles as "none found", and slot 0 is never valid anyway. */
     if (first == 0)
         first = 1;
-    for (uint64_t i = first; i < end; i++)
-        if (cap_is_empty(&t->slots[i]))
+    for (uint64_t i = first; i < end; i++) {
+        const struct cap *page = t->pages[i / CAP_PAGE_SLOTS];
+        if (!page || cap_is_empty(&page[i % CAP_PAGE_SLOTS]))
             return i;
+    }
     return 0;
 }

@@ -37,16 +37,31 @@ struct cap {
     struct cap *prev;
 };
 
+/* A table is a directory of pages of slots, allocated when a slot in them
+ * is first filled: creating a task with a large table costs a small
+ * directory, not zeroing the whole table with interrupts off. */
+#define CAP_PAGE_SLOTS 64u /* a power of two: the IPC fast path indexes with shifts */
+#define CAP_PAGE_BYTES (CAP_PAGE_SLOTS * sizeof(struct cap))
+
 struct cap_table {
-    struct cap *slots;
+    struct cap **pages; /* one per CAP_PAGE_SLOTS slots; NULL: all empty */
     uint32_t size;
 };
 
-/* Use `storage` (size zeroed slots) as the table. */
-void cap_table_init(struct cap_table *t, struct cap *storage, uint32_t size);
+static inline uint32_t cap_table_pages(uint32_t size) { return (uint32_t)((size + CAP_PAGE_SLOTS - 1) / CAP_PAGE_SLOTS); }
 
-/* The slot at index `sel`, or NULL if sel is 0 or out of range. May be empty. */
+/* Use `pages` (cap_table_pages(size) NULL pointers) as the directory. */
+void cap_table_init(struct cap_table *t, struct cap **pages, uint32_t size);
+
+static inline bool cap_sel_valid(const struct cap_table *t, uint64_t sel) { return sel != 0 && sel < t->size; }
+
+/* The slot at index `sel`, or NULL if sel is 0, out of range, or in a page
+ * not allocated yet (all of whose slots are empty). May be empty. */
 struct cap *cap_slot(struct cap_table *t, uint64_t sel);
+
+/* The slot at `sel`, allocating its page with alloc(ctx) (CAP_PAGE_BYTES,
+ * zeroed) if needed; NULL if sel is invalid or the allocation fails. */
+struct cap *cap_slot_alloc(struct cap_table *t, uint64_t sel, void *(*alloc)(void *ctx), void *ctx);
 
 /* The slot at index `sel` if it holds a capability, else NULL. */
 struct cap *cap_lookup(struct cap_table *t, uint64_t sel);
@@ -71,8 +86,8 @@ void cap_unlink(struct cap *c);
 /* Number of descendants of c (tests and debugging; O(subtree)). */
 uint64_t cap_count_descendants(const struct cap *c);
 
-/* Index of the first empty slot in [first, first + count) within the table,
- * or 0 if there is none. */
+/* Index of the first empty slot in [first, first + count) within the table
+ * (a slot in an unallocated page counts as empty), or 0 if there is none. */
 uint64_t cap_find_free(struct cap_table *t, uint64_t first, uint64_t count);
 
 #endif

@@ -18,9 +18,9 @@ void sys_cap_copy(struct trap_frame *f)
     struct task *dst_task = task_from_cap(f->rdi, ABI_R_CTRL, &err);
     struct cap *src = dst_task ? task_cap(current->task, f->rsi, ABI_OBJ_NONE, ABI_R_COPY, &err) : NULL;
     if (src) {
-        struct cap *dst = cap_slot(&dst_task->caps, f->rdx);
-        if (!dst) err = ABI_E_INVALID_CAP;
-        else if (!cap_is_empty(dst)) err = ABI_E_SLOT_OCCUPIED;
+        struct cap *dst = task_slot_alloc(dst_task, f->rdx, &err);
+        if (!dst) {
+        } else if (!cap_is_empty(dst)) err = ABI_E_SLOT_OCCUPIED;
         else if (f->r10 & ~(uint64_t)ABI_R_ALL) err = ABI_E_INVALID_ARG;
         else cap_derive(src, dst, (uint8_t)f->r10);
     }

@@ -108,14 +108,11 @@ void sys_factory_create(struct trap_frame *f)
     int64_t err = ABI_E_OK;
     struct task *self = current->task;
     struct cap *fc = task_cap(self, f->rdi, ABI_OBJ_FACTORY, ABI_R_CTRL, &err);
-    struct cap *dst = cap_slot(&self->caps, f->rdx);
     uint64_t type = f->rsi, a0 = f->r10, a1 = f->r8;
     struct thread *bind_to = NULL;
     if (!fc) goto out;
-    if (!dst) {
-        err = ABI_E_INVALID_CAP;
-        goto out;
-    }
+    struct cap *dst = task_slot_alloc(self, f->rdx, &err);
+    if (!dst) goto out;
     if (!cap_is_empty(dst)) {
         err = ABI_E_SLOT_OCCUPIED;
         goto out;
@@ -132,9 +129,17 @@ void sys_factory_create(struct trap_frame *f)
     case ABI_OBJ_TASK:
         o = (struct kobj *)task_create(fac, (uint32_t)a0);
         break;
-    case ABI_OBJ_THREAD:
-        o = (struct kobj *)thread_create(fac);
+    case ABI_OBJ_THREAD: {
+        struct thread *t = thread_create(fac);
+        /* A new thread never outranks what its creator could run at or
+         * grant: otherwise creating threads would escape the mcp limit. */
+        if (t) {
+            uint8_t limit = current->mcp > current->prio ? current->mcp : current->prio;
+            t->prio = limit < ABI_PRIO_DEFAULT ? limit : ABI_PRIO_DEFAULT;
+        }
+        o = (struct kobj *)t;
         break;
+    }
     case ABI_OBJ_GATE:
         o = (struct kobj *)gate_create(fac, bind_to, a1);
         break;

@@ -131,12 +131,21 @@ static void start_root(struct factory *root_factory)
     }
     if (thread_bind(t, root, ABI_ROOT_UTCB_ADDR) != ABI_E_OK) boot_fail("root task", "cannot bind its thread");
 
-    struct cap_table *ct = &root->caps;
-    cap_install_original(cap_slot(ct, ABI_CAP_SELF_TASK), &root->obj, ABI_OBJ_TASK, ABI_R_ALL);
-    cap_install_original(cap_slot(ct, ABI_CAP_SELF_THREAD), &t->obj, ABI_OBJ_THREAD, ABI_R_ALL);
-    cap_install_original(cap_slot(ct, ABI_CAP_FACTORY), &root_factory->obj, ABI_OBJ_FACTORY, ABI_R_ALL);
-    cap_install_original(cap_slot(ct, ABI_CAP_IRQ_CONTROL), &irq_control_obj, ABI_OBJ_IRQ_CONTROL, ABI_R_ALL);
-    cap_install_original(cap_slot(ct, ABI_CAP_MACHINE), &machine_obj, ABI_OBJ_MACHINE, ABI_R_ALL);
+    static const struct {
+        uint64_t slot;
+        uint8_t type;
+    } initial[] = {{ABI_CAP_SELF_TASK, ABI_OBJ_TASK},
+                   {ABI_CAP_SELF_THREAD, ABI_OBJ_THREAD},
+                   {ABI_CAP_FACTORY, ABI_OBJ_FACTORY},
+                   {ABI_CAP_IRQ_CONTROL, ABI_OBJ_IRQ_CONTROL},
+                   {ABI_CAP_MACHINE, ABI_OBJ_MACHINE}};
+    struct kobj *objs[] = {&root->obj, &t->obj, &root_factory->obj, &irq_control_obj, &machine_obj};
+    for (unsigned i = 0; i < sizeof initial / sizeof initial[0]; i++) {
+        int64_t err;
+        struct cap *c = task_slot_alloc(root, initial[i].slot, &err);
+        if (!c) boot_fail("root task", "out of kernel memory for its capabilities");
+        cap_install_original(c, objs[i], initial[i].type, ABI_R_ALL);
+    }
 
     t->frame->rip = entry;
     t->frame->rsp = ABI_ROOT_STACK_TOP;

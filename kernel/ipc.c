@@ -143,7 +143,9 @@ static int64_t transfer_cap(struct thread *snd, struct thread *rcv, uint64_t w0,
     if (!src) return err;
     uint64_t slot = cap_find_free(&rcv->task->caps, rcv->utcb->br[ABI_BR_CAP_BASE], rcv->utcb->br[ABI_BR_CAP_COUNT]);
     if (!slot) return ABI_E_MSG_TRUNCATED;
-    cap_derive(src, cap_slot(&rcv->task->caps, slot), (uint8_t)((w0 >> 8) & ABI_R_ALL));
+    struct cap *dst = task_slot_alloc(rcv->task, slot, &err);
+    if (!dst) return err;
+    cap_derive(src, dst, (uint8_t)((w0 >> 8) & ABI_R_ALL));
     *out = slot;
     return ABI_E_OK;
 }
@@ -342,7 +344,9 @@ bool ipc_fastpath(struct trap_frame *f)
         /* Slot 0 is never filled, so the range check covers it. */
         const struct cap_table *ct = &self->task->caps;
         if (f->rdi >= ct->size) return false;
-        const struct cap *c = &ct->slots[f->rdi];
+        const struct cap *page = ct->pages[f->rdi / CAP_PAGE_SLOTS];
+        if (!page) return false;
+        const struct cap *c = &page[f->rdi % CAP_PAGE_SLOTS];
         if (c->type != ABI_OBJ_GATE || !(c->rights & ABI_R_SEND)) return false;
         struct gate *g = (struct gate *)c->obj;
         dst = g->thread;

@@ -106,9 +106,8 @@ void sys_irq_control(struct trap_frame *f)
     uint64_t op = f->rsi, a0 = f->rdx, a1 = f->r10;
     if (op == ABI_IRQ_CREATE) {
         struct cap *ctl = task_cap(self, f->rdi, ABI_OBJ_IRQ_CONTROL, ABI_R_CTRL, &err);
-        struct cap *dst = ctl ? cap_slot(&self->caps, a1) : NULL;
-        if (ctl && !dst) err = ABI_E_INVALID_CAP;
-        else if (dst && !cap_is_empty(dst)) err = ABI_E_SLOT_OCCUPIED;
+        struct cap *dst = ctl ? task_slot_alloc(self, a1, &err) : NULL;
+        if (dst && !cap_is_empty(dst)) err = ABI_E_SLOT_OCCUPIED;
         else if (dst) {
             /* IRQ objects are charged to the root factory: the control cap stands for it. */
             struct irq *q = irq_create(((struct kobj *)ctl->obj)->factory, (unsigned)a0, &err);

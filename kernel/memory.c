@@ -185,7 +185,8 @@ void sys_task_map(struct trap_frame *f)
     uint64_t src = f->rsi, dst = f->rdx, pages = f->r10;
     unsigned rights = (unsigned)f->r8;
     if (c && ((src | dst) & 0xfff || (rights & ~ABI_MAP_RWX) || pages > (USER_ADDR_END >> 12) ||
-              src + pages * 4096 > USER_ADDR_END || dst + pages * 4096 > USER_ADDR_END))
+              src >= USER_ADDR_END || dst >= USER_ADDR_END || src + pages * 4096 > USER_ADDR_END ||
+              dst + pages * 4096 > USER_ADDR_END))
         err = ABI_E_INVALID_ARG, c = NULL;
     if (!c) {
         f->rax = (uint64_t)err;
@@ -215,7 +216,7 @@ void sys_unmap(struct trap_frame *f)
     struct thread *self = current;
     uint64_t va = f->rdi, pages = f->rsi, flags = f->rdx;
     if ((va & 0xfff) || (flags & ~(uint64_t)(ABI_MAP_RWX | ABI_UNMAP_SELF)) || pages > (USER_ADDR_END >> 12) ||
-        va + pages * 4096 > USER_ADDR_END) {
+        va >= USER_ADDR_END || va + pages * 4096 > USER_ADDR_END) {
         f->rax = ABI_E_INVALID_ARG;
         return;
     }

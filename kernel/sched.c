@@ -140,9 +140,11 @@ static void switch_to(struct thread *next)
     }
     arch_set_kernel_stack((uint64_t)next->kstack + KSTACK_SIZE);
     /* Before the switch: a new thread leaves through its trampoline, not
-     * through here. Nothing to do when no deadline is armed or pending and
-     * the time slice does not matter (nobody else at this priority). */
-    if (timeouts || timer_deadline != ~0ull || ready[next->prio]) timer_reprogram();
+     * through here. Nothing to do when no timeout is pending and the time
+     * slice does not matter (nobody else at this priority); a slice end
+     * still armed for the previous thread may fire once, finds nothing
+     * due, and disarms the timer. */
+    if (timeouts || ready[next->prio]) timer_reprogram();
     arch_switch(&prev->ksp, next->ksp);
 }
 
@@ -183,6 +185,13 @@ void sched_handoff(struct thread *t)
     }
     need_resched = false;
     switch_to(t);
+}
+
+void sched_forget(struct thread *t)
+{
+    /* Its FPU registers are never needed again: do not save them into
+     * memory that is about to be freed. */
+    if (fpu_owner == t) fpu_owner = NULL;
 }
 
 void sched_yield(void)

@@ -27,6 +27,8 @@ bool sched_may_handoff(const struct thread *t);
 /* Switch to t, which sched_may_handoff just approved. */
 void sched_switch_direct(struct thread *t);
 void sched_yield(void);
+/* t is being destroyed: drop every scheduler reference to it. */
+void sched_forget(struct thread *t);
 void sched_set_prio(struct thread *t, uint8_t prio);
 
 /* Kernel clock: nanoseconds since boot. */

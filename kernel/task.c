@@ -20,7 +20,7 @@ struct task *task_create(struct factory *f, uint32_t slots)
     if (slots == 0 || slots > ABI_MAX_CAP_SLOTS) return NULL;
     struct task *t = obj_alloc(f, sizeof *t, ABI_OBJ_TASK);
     if (!t) return NULL;
-    struct cap *storage = factory_alloc(f, (size_t)slots * sizeof(struct cap));
+    struct cap **storage = factory_alloc(f, cap_table_pages(slots) * sizeof(struct cap *));
     if (!storage) goto fail;
     cap_table_init(&t->caps, storage, slots);
     if (!arch_space_init(&t->space, pt_alloc, f)) goto fail;
@@ -31,7 +31,7 @@ fail:
     if (t->space.pml4)
         while (!arch_space_destroy_step(&t->space, pt_free, f)) {
         }
-    if (storage) factory_free(f, storage, (size_t)slots * sizeof(struct cap));
+    if (storage) factory_free(f, storage, cap_table_pages(slots) * sizeof(struct cap *));
     obj_free(&t->obj, sizeof *t);
     return NULL;
 }
@@ -56,6 +56,19 @@ void task_set_name(struct task *t, const char *name)
     unsigned i = 0;
     for (; name[i] && i < sizeof t->name - 1; i++) t->name[i] = name[i];
     t->name[i] = 0;
+}
+
+static void *cap_page_alloc(void *factory) { return factory_alloc(factory, CAP_PAGE_BYTES); }
+
+struct cap *task_slot_alloc(struct task *t, uint64_t sel, int64_t *err)
+{
+    if (!cap_sel_valid(&t->caps, sel)) {
+        *err = ABI_E_INVALID_CAP;
+        return NULL;
+    }
+    struct cap *c = cap_slot_alloc(&t->caps, sel, cap_page_alloc, t->obj.factory);
+    if (!c) *err = ABI_E_NO_MEMORY;
+    return c;
 }
 
 struct cap *task_cap(struct task *t, uint64_t sel, uint8_t type, uint8_t rights, int64_t *err)
@@ -90,9 +103,19 @@ bool cap_delete_subtree(struct cap *c);
 bool task_reap_step(struct task *t)
 {
     if (t->reap_slot < t->caps.size) {
-        struct cap *c = cap_slot(&t->caps, t->reap_slot);
-        if (c->obj && !cap_delete_subtree(c)) return false;
+        struct cap **page = &t->caps.pages[t->reap_slot / CAP_PAGE_SLOTS];
+        if (*page) {
+            struct cap *c = cap_slot(&t->caps, t->reap_slot);
+            if (c && c->obj && !cap_delete_subtree(c)) return false;
+        }
         t->reap_slot++;
+        /* A page is freed as soon as the reaper has emptied it; an absent
+         * page is skipped whole. */
+        if (t->reap_slot % CAP_PAGE_SLOTS == 0 || t->reap_slot == t->caps.size || !*page) {
+            if (*page) factory_free(t->obj.factory, *page, CAP_PAGE_BYTES);
+            *page = NULL;
+            t->reap_slot = (t->reap_slot + CAP_PAGE_SLOTS - 1) / CAP_PAGE_SLOTS * CAP_PAGE_SLOTS;
+        }
         return false;
     }
     if (!mem_reap_step(t)) return false;
@@ -102,7 +125,7 @@ bool task_reap_step(struct task *t)
         arch_forget_io_bitmap(t->io_bitmap);
         factory_free(f, t->io_bitmap, ARCH_IO_BITMAP_BYTES);
     }
-    factory_free(f, t->caps.slots, (size_t)t->caps.size * sizeof(struct cap));
+    factory_free(f, t->caps.pages, cap_table_pages(t->caps.size) * sizeof(struct cap *));
     obj_free(&t->obj, sizeof *t);
     return true;
 }

@@ -36,6 +36,9 @@ int64_t task_grant_ports(struct task *t, unsigned first, unsigned count);
 /* Resolve a selector in the task's table to a capability of the given type
  * (ABI_OBJ_NONE: any type) holding all `rights`. */
 struct cap *task_cap(struct task *t, uint64_t sel, uint8_t type, uint8_t rights, int64_t *err);
+/* A slot of the task's table to fill, its page allocated if needed
+ * (ABI_E_INVALID_CAP for a bad selector, ABI_E_NO_MEMORY). May be occupied. */
+struct cap *task_slot_alloc(struct task *t, uint64_t sel, int64_t *err);
 /* The task named by a slot of the current task, with at least `rights`. */
 struct task *task_from_cap(uint64_t sel, uint8_t rights, int64_t *err);
 

@@ -137,6 +137,7 @@ void thread_unbind(struct thread *t)
 void thread_destroy_begin(struct thread *t)
 {
     thread_unbind(t);
+    sched_forget(t);
     release_partners(t);
     while (t->gates) gate_unbind(t->gates);
     while (t->irqs) irq_unbind(t->irqs);

@@ -12,6 +12,25 @@
 
 #define NSLOTS 64u
 
+/*
+ * The kernel's table is a directory of slot pages allocated on demand. Most
+ * tests lay the pages over one flat array, so slot i is storage[i] and the
+ * invariant checks can walk the array; test_lazy_pages covers the
+ * on-demand allocation itself.
+ */
+#define MAX_DIR 64u
+static struct cap *dir_pool[8][MAX_DIR];
+static unsigned dir_next;
+
+static void flat_init(struct cap_table *t, struct cap *storage, uint32_t size)
+{
+    struct cap **dir = dir_pool[dir_next++ % 8];
+    for (uint32_t i = 0; i < cap_table_pages(size) && i < MAX_DIR; i++) dir[i] = storage + (size_t)i * CAP_PAGE_SLOTS;
+    cap_table_init(t, dir, size);
+}
+
+static struct cap *flat_slots(const struct cap_table *t) { return t->pages[0]; }
+
 /* Distinct addresses to stand in for kernel objects; never dereferenced. */
 static char fake_objs[16];
 #define OBJ(i) ((struct kobj *)&fake_objs[i])
@@ -45,7 +64,7 @@ static int report_violation(int *count, const char *what, uint64_t slot)
 
 static bool in_table(const struct cap_table *t, const struct cap *c)
 {
-    return c >= t->slots && c < t->slots + t->size;
+    return c >= flat_slots(t) && c < flat_slots(t) + t->size;
 }
 
 /*
@@ -60,7 +79,7 @@ static int check_tree(const struct cap_table *t)
     int bad = 0;
 
     for (uint64_t i = 0; i < t->size; i++) {
-        const struct cap *c = &t->slots[i];
+        const struct cap *c = &flat_slots(t)[i];
         if (cap_is_empty(c)) {
             if (c->parent || c->child || c->next || c->prev || c->rights || c->type)
                 report_violation(&bad, "empty slot with links or rights", i);
@@ -107,12 +126,12 @@ static int check_tree(const struct cap_table *t)
     }
     /* Child lists hold exactly the caps naming that parent. */
     for (uint64_t i = 0; i < t->size; i++) {
-        const struct cap *c = &t->slots[i];
+        const struct cap *c = &flat_slots(t)[i];
         uint64_t naming = 0, listed = 0;
         if (cap_is_empty(c))
             continue;
         for (uint64_t j = 0; j < t->size; j++)
-            if (!cap_is_empty(&t->slots[j]) && t->slots[j].parent == c)
+            if (!cap_is_empty(&flat_slots(t)[j]) && flat_slots(t)[j].parent == c)
                 naming++;
         for (const struct cap *k = c->child; k != NULL && listed <= t->size; k = k->next)
             listed++;
@@ -128,8 +147,8 @@ static void test_init_and_slots(void)
     struct cap_table t;
 
     memset(storage, 0, sizeof(storage));
-    cap_table_init(&t, storage, NSLOTS);
-    ok(t.slots == storage && t.size == NSLOTS, "init records storage and size");
+    flat_init(&t, storage, NSLOTS);
+    ok(flat_slots(&t) == storage && t.size == NSLOTS, "init records storage and size");
     ok(cap_slot(&t, 0) == NULL, "slot 0 is never valid");
     ok(cap_slot(&t, 1) == &storage[1], "slot 1 is the second array element");
     ok(cap_slot(&t, NSLOTS - 1) == &storage[NSLOTS - 1], "last slot is valid");
@@ -148,7 +167,7 @@ static void test_install_and_derive(void)
     struct cap_table t;
 
     memset(storage, 0, sizeof(storage));
-    cap_table_init(&t, storage, NSLOTS);
+    flat_init(&t, storage, NSLOTS);
 
     struct cap *a = cap_slot(&t, 1);
     cap_install_original(a, OBJ(1), ABI_OBJ_GATE, ABI_R_SEND | ABI_R_COPY);
@@ -199,7 +218,7 @@ static void test_install_and_derive(void)
 static void build_sample(struct cap_table *t, struct cap *storage)
 {
     memset(storage, 0, sizeof(struct cap) * NSLOTS);
-    cap_table_init(t, storage, NSLOTS);
+    flat_init(t, storage, NSLOTS);
     cap_install_original(cap_slot(t, 1), OBJ(1), ABI_OBJ_THREAD, ABI_R_ALL);
     cap_derive(cap_slot(t, 1), cap_slot(t, 4), ABI_R_ALL);
     cap_derive(cap_slot(t, 1), cap_slot(t, 3), ABI_R_SEND);
@@ -273,7 +292,7 @@ static void test_find_free(void)
     struct cap_table t;
 
     memset(storage, 0, sizeof(storage));
-    cap_table_init(&t, storage, NSLOTS);
+    flat_init(&t, storage, NSLOTS);
 
     is(cap_find_free(&t, 0, NSLOTS), 1, "window starting at 0 never yields slot 0");
     is(cap_find_free(&t, 0, 1), 0, "window holding only slot 0 has no free slot");
@@ -326,14 +345,14 @@ static int compare_model(const struct cap_table *t)
 {
     int bad = 0;
     for (uint32_t i = 1; i < RSLOTS; i++) {
-        const struct cap *c = &t->slots[i];
+        const struct cap *c = &flat_slots(t)[i];
         if (model_used[i] != !cap_is_empty(c)) {
             report_violation(&bad, "occupancy differs from model", i);
             continue;
         }
         if (!model_used[i])
             continue;
-        const struct cap *want = model_parent[i] ? &t->slots[model_parent[i]] : NULL;
+        const struct cap *want = model_parent[i] ? &flat_slots(t)[model_parent[i]] : NULL;
         if (c->parent != want)
             report_violation(&bad, "parent differs from model", i);
         if (c->rights != model_rights[i])
@@ -350,7 +369,7 @@ static void test_random(void)
     uint64_t derives = 0, revokes = 0, deletes = 0, originals = 0, max_desc = 0;
 
     memset(storage, 0, sizeof(storage));
-    cap_table_init(&t, storage, RSLOTS);
+    flat_init(&t, storage, RSLOTS);
 
     for (int op = 0; op < 20000; op++) {
         uint32_t used = 0;
@@ -432,8 +451,41 @@ static void test_random(void)
     ok(derives > 5000 && revokes > 1000 && max_desc > 10, "randomized run exercised large subtrees");
 }
 
+static int lazy_allocs;
+static void *lazy_alloc(void *ctx)
+{
+    lazy_allocs++;
+    return ctx ? calloc(1, CAP_PAGE_BYTES) : NULL;
+}
+
+static void test_lazy_pages(void)
+{
+    struct cap *dir[4] = {0};
+    struct cap_table t;
+    uint32_t size = 3 * CAP_PAGE_SLOTS + 5;
+    cap_table_init(&t, dir, size);
+    is(cap_table_pages(size), 4, "a table of 3 pages + 5 slots needs 4 directory entries");
+    ok(cap_slot(&t, 1) == NULL && cap_lookup(&t, 1) == NULL, "a slot in an absent page is reported as no slot, and empty");
+    is(cap_find_free(&t, 1, 10), 1, "a slot in an absent page counts as free");
+    lazy_allocs = 0;
+    struct cap *a = cap_slot_alloc(&t, CAP_PAGE_SLOTS + 3, lazy_alloc, (void *)1);
+    ok(a != NULL && dir[1] != NULL && dir[0] == NULL, "filling a slot allocates only its page");
+    ok(cap_slot_alloc(&t, CAP_PAGE_SLOTS + 4, lazy_alloc, (void *)1) == a + 1 && lazy_allocs == 1,
+       "a second slot in the same page allocates nothing");
+    ok(cap_slot(&t, CAP_PAGE_SLOTS + 3) == a && cap_is_empty(a), "the new page's slots start empty");
+    cap_install_original(a, OBJ(7), ABI_OBJ_GATE, ABI_R_ALL);
+    ok(cap_lookup(&t, CAP_PAGE_SLOTS + 3) == a, "lookup finds the installed capability");
+    ok(cap_slot_alloc(&t, 0, lazy_alloc, (void *)1) == NULL && cap_slot_alloc(&t, size, lazy_alloc, (void *)1) == NULL,
+       "slot 0 and slots beyond the table are never allocated");
+    ok(cap_slot_alloc(&t, 2 * CAP_PAGE_SLOTS, lazy_alloc, NULL) == NULL && dir[2] == NULL,
+       "a failed page allocation yields no slot");
+    ok(cap_slot_alloc(&t, size - 1, lazy_alloc, (void *)1) != NULL && dir[3] != NULL, "the partial last page works");
+    for (unsigned i = 0; i < 4; i++) free(dir[i]);
+}
+
 int main(void)
 {
+    test_lazy_pages();
     test_init_and_slots();
     test_install_and_derive();
     test_revoke();
