@@ -54,7 +54,7 @@ static void cap_clear(struct cap *c)
     c->obj = NULL;
     c->type = 0;
     c->rights = 0;
-    c->pad0 = 0;
+    c->depth = 0;
     c->pad1 = 0;
     c->parent = NULL;
     c->child = NULL;
@@ -70,9 +70,12 @@ void cap_install_original(struct cap *dst, struct kobj *obj, uint8_t type, uint8
     dst->rights = rights;
 }
 
-void cap_derive(struct cap *src, struct cap *dst, uint8_t rights_mask)
+bool cap_derive(struct cap *src, struct cap *dst, uint8_t rights_mask)
 {
+    if (src->depth >= CAP_MAX_DEPTH)
+        return false;
     cap_clear(dst);
+    dst->depth = (uint16_t)(src->depth + 1);
     dst->obj = src->obj;
     dst->type = src->type;
     /* Masking (never OR-ing) is what keeps every child's rights a subset of
@@ -83,6 +86,7 @@ void cap_derive(struct cap *src, struct cap *dst, uint8_t rights_mask)
     if (src->child != NULL)
         src->child->prev = dst;
     src->child = dst;
+    return true;
 }
 
 struct cap *cap_find_leaf(struct cap *c)

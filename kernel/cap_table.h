@@ -29,7 +29,7 @@ struct cap {
     struct kobj *obj; /* NULL: empty slot */
     uint8_t type;     /* enum abi_obj_type */
     uint8_t rights;   /* ABI_R_* */
-    uint16_t pad0;
+    uint16_t depth;   /* 0 for an original, parent's + 1 for a copy */
     uint32_t pad1;
     struct cap *parent; /* NULL for an original */
     struct cap *child;  /* first child */
@@ -72,9 +72,15 @@ static inline bool cap_is_original(const struct cap *c) { return c->parent == 0;
 /* Fill the empty slot `dst` with an original capability. */
 void cap_install_original(struct cap *dst, struct kobj *obj, uint8_t type, uint8_t rights);
 
+/* Copies of copies nest at most this deep: revocation finds leaves by
+ * walking down from the revoked capability, and that walk must stay short
+ * between two preemption points however a task arranges its copies. */
+#define CAP_MAX_DEPTH 32u
+
 /* Fill the empty slot `dst` with a child of `src` holding src's rights masked
- * by `rights_mask`. */
-void cap_derive(struct cap *src, struct cap *dst, uint8_t rights_mask);
+ * by `rights_mask`; false (and dst untouched) if src is already at
+ * CAP_MAX_DEPTH. */
+bool cap_derive(struct cap *src, struct cap *dst, uint8_t rights_mask);
 
 /* The first leaf reached by following first children from c (c itself if it
  * has no children). */

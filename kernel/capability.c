@@ -22,7 +22,7 @@ void sys_cap_copy(struct trap_frame *f)
         if (!dst) {
         } else if (!cap_is_empty(dst)) err = ABI_E_SLOT_OCCUPIED;
         else if (f->r10 & ~(uint64_t)ABI_R_ALL) err = ABI_E_INVALID_ARG;
-        else cap_derive(src, dst, (uint8_t)f->r10);
+        else if (!cap_derive(src, dst, (uint8_t)f->r10)) err = ABI_E_INVALID_ARG;
     }
     f->rax = (uint64_t)err;
 }

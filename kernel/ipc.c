@@ -145,7 +145,7 @@ static int64_t transfer_cap(struct thread *snd, struct thread *rcv, uint64_t w0,
     if (!slot) return ABI_E_MSG_TRUNCATED;
     struct cap *dst = task_slot_alloc(rcv->task, slot, &err);
     if (!dst) return err;
-    cap_derive(src, dst, (uint8_t)((w0 >> 8) & ABI_R_ALL));
+    if (!cap_derive(src, dst, (uint8_t)((w0 >> 8) & ABI_R_ALL))) return ABI_E_INVALID_ARG;
     *out = slot;
     return ABI_E_OK;
 }

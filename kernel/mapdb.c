@@ -42,7 +42,7 @@ static void mapping_set(struct mapping *node, uint64_t pfn, void *space, uint64_
     node->vaddr = vaddr;
     node->pfn = pfn;
     node->rights = rights;
-    node->pad = 0;
+    node->depth = 0;
 }
 
 bool mapdb_insert_root(struct mapdb *db, struct mapping *node, uint64_t pfn, void *space,
@@ -65,6 +65,7 @@ void mapdb_insert_child(struct mapping *parent, struct mapping *node, void *spac
 {
     mapping_set(node, parent->pfn, space, vaddr, parent->rights & rights);
     node->parent = parent;
+    node->depth = parent->depth + 1;
     node->next = parent->child;
     if (parent->child != NULL)
         parent->child->prev = node;

@@ -29,7 +29,7 @@ struct mapping {
     uint64_t vaddr;         /* page-aligned virtual address in that space */
     uint64_t pfn;           /* physical frame number */
     uint32_t rights;        /* ABI_MAP_R | ABI_MAP_W | ABI_MAP_X */
-    uint32_t pad;
+    uint32_t depth;         /* 0 for a root, parent's + 1 below */
 };
 
 struct mapdb {

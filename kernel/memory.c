@@ -95,6 +95,7 @@ int64_t mem_map(struct task *src, uint64_t src_va, struct task *dst, uint64_t ds
     if (!m) return err;
     rights &= m->rights;
     if (!rights) return ABI_E_NOT_MAPPED;
+    if (!grant && m->depth >= MAP_MAX_DEPTH) return ABI_E_INVALID_ARG;
 
     struct arch_pte_ref r = arch_pte_ensure(&dst->space, dst_va, pt_alloc, dst->obj.factory);
     if (!r.pte) return ABI_E_NO_MEMORY;

@@ -16,6 +16,11 @@
 struct task;
 struct trap_frame;
 
+/* Mappings of mappings nest at most this deep: unmap finds leaves by
+ * walking down from the unmapped page, and that walk must stay short
+ * between two preemption points however tasks pass pages around. */
+#define MAP_MAX_DEPTH 32u
+
 void memory_init(uint64_t phys_end);
 /* Frames the root task may take through its physical window. */
 void memory_give_to_root(uint64_t base, uint64_t size);

@@ -332,6 +332,8 @@ static uint64_t rng_below(uint64_t n) { return rng() % n; }
 static bool model_used[RSLOTS];
 static uint32_t model_parent[RSLOTS]; /* 0: original */
 static uint8_t model_rights[RSLOTS];
+static unsigned model_depth[RSLOTS]; /* 0: original */
+static unsigned depth_mismatch;
 
 static bool model_is_descendant(uint32_t i, uint32_t anc)
 {
@@ -387,6 +389,7 @@ static void test_random(void)
                                      rights);
                 model_used[dst] = true;
                 model_parent[dst] = 0;
+                model_depth[dst] = 0;
                 model_rights[dst] = rights;
                 originals++;
             }
@@ -399,7 +402,12 @@ static void test_random(void)
                 dst = 1 + (uint32_t)rng_below(RSLOTS - 1);
             while (model_used[dst]);
             uint8_t mask = (uint8_t)rng_below(8);
-            cap_derive(cap_slot(&t, src), cap_slot(&t, dst), mask);
+            bool made = cap_derive(cap_slot(&t, src), cap_slot(&t, dst), mask);
+            if (made != (model_depth[src] < CAP_MAX_DEPTH))
+                depth_mismatch++;
+            if (!made)
+                continue;
+            model_depth[dst] = model_depth[src] + 1;
             model_used[dst] = true;
             model_parent[dst] = src;
             model_rights[dst] = model_rights[src] & mask;
@@ -449,6 +457,7 @@ static void test_random(void)
            steps, originals, derives, revokes, max_desc, deletes);
     is(violations, 0, "randomized derive/revoke keeps the tree consistent and equal to the model");
     ok(derives > 5000 && revokes > 1000 && max_desc > 10, "randomized run exercised large subtrees");
+    is(depth_mismatch, 0, "derivation is refused exactly when the source is CAP_MAX_DEPTH deep");
 }
 
 static int lazy_allocs;
@@ -483,9 +492,26 @@ static void test_lazy_pages(void)
     for (unsigned i = 0; i < 4; i++) free(dir[i]);
 }
 
+static void test_depth_limit(void)
+{
+    static struct cap storage[CAP_MAX_DEPTH + 8];
+    struct cap_table t;
+    memset(storage, 0, sizeof storage);
+    flat_init(&t, storage, CAP_MAX_DEPTH + 8);
+    cap_install_original(cap_slot(&t, 1), OBJ(3), ABI_OBJ_GATE, ABI_R_ALL);
+    unsigned made = 0;
+    for (unsigned i = 1; i < CAP_MAX_DEPTH + 4 && cap_derive(cap_slot(&t, i), cap_slot(&t, i + 1), ABI_R_ALL); i++)
+        made++;
+    is(made, CAP_MAX_DEPTH, "a chain of copies stops at CAP_MAX_DEPTH (%u) levels", CAP_MAX_DEPTH);
+    ok(cap_is_empty(cap_slot(&t, CAP_MAX_DEPTH + 2)), "the refused copy leaves its slot empty");
+    is(cap_slot(&t, CAP_MAX_DEPTH + 1)->depth, CAP_MAX_DEPTH, "the deepest copy records its depth");
+    is(revoke(cap_slot(&t, 1)), CAP_MAX_DEPTH, "revoking the original removes the whole chain");
+}
+
 int main(void)
 {
     test_lazy_pages();
+    test_depth_limit();
     test_init_and_slots();
     test_install_and_derive();
     test_revoke();
