@@ -393,7 +393,7 @@ void sys_ipc(struct trap_frame *f)
     struct thread *dst = NULL, *from = NULL;
     unsigned words = ABI_TAG_WORDS(tag), items = ABI_TAG_ITEMS(tag);
 
-    if ((flags & ~(uint64_t)ABI_IPC_FLAGS_ALL) || words + 2 * items > ABI_MR_COUNT ||
+    if ((flags & ~(uint64_t)ABI_IPC_FLAGS_ALL) || words + 2 * items > ABI_MR_COUNT || items > ABI_IPC_MAX_ITEMS ||
         ((flags & ABI_IPC_CALL) && !(flags & ABI_IPC_SEND)) || ((flags & ABI_IPC_REPLY) && (flags & ABI_IPC_CALL)))
         err = ABI_E_INVALID_ARG;
     else if ((flags & ABI_IPC_SEND) && !(flags & ABI_IPC_REPLY))

@@ -24,7 +24,10 @@ void sys_machine(struct trap_frame *f)
     if (c) {
         switch (op) {
         case ABI_MACHINE_PUTS: {
-            char buf[256];
+            /* The UART is polled, a character at a time: write in short
+             * chunks with a preemption point between them, and restart the
+             * call with what is left when preempted. */
+            char buf[64];
             if (a1 > 4096) {
                 err = ABI_E_INVALID_ARG;
                 break;
@@ -37,6 +40,11 @@ void sys_machine(struct trap_frame *f)
                 }
                 console_write(buf, n);
                 a0 += n, a1 -= n;
+                if (a1 && preemption_point()) {
+                    f->rdx = a0, f->r10 = a1;
+                    f->rip -= 2;
+                    return;
+                }
             }
             break;
         }

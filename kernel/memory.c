@@ -273,7 +273,7 @@ bool mem_install_root_page(struct task *root, uint64_t va, uint64_t phys, unsign
 
 bool mem_reap_step(struct task *t)
 {
-    struct arch_scan sc = arch_next_table_va(&t->space, t->reap_va, 256);
+    struct arch_scan sc = arch_next_table_va(&t->space, t->reap_va, 64);
     if (sc.va == ~0ull) return true;
     if (!sc.found) {
         t->reap_va = sc.va;
@@ -286,7 +286,7 @@ bool mem_reap_step(struct task *t)
     uint64_t va = sc.va, end = (va | 0x1fffff) + 1;
     struct arch_pte_ref r = arch_pte_lookup(&t->space, va);
     unsigned present = 0, scanned = 0;
-    for (; va < end && present < 8 && scanned < 128; va += 4096, r.pte++, r.shadow++, scanned++) {
+    for (; va < end && present < 2 && scanned < 32; va += 4096, r.pte++, r.shadow++, scanned++) {
         if (!arch_pte_present(*r.pte)) continue;
         present++;
         if (*r.shadow) {

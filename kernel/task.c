@@ -29,7 +29,7 @@ struct task *task_create(struct factory *f, uint32_t slots)
     return t;
 fail:
     if (t->space.pml4)
-        while (!arch_space_destroy_step(&t->space, pt_free, f)) {
+        for (uint64_t cursor = 0; !arch_space_destroy_step(&t->space, &cursor, pt_free, f);) {
         }
     if (storage) factory_free(f, storage, cap_table_pages(slots) * sizeof(struct cap *));
     obj_free(&t->obj, sizeof *t);
@@ -120,7 +120,7 @@ bool task_reap_step(struct task *t)
     }
     if (!mem_reap_step(t)) return false;
     struct factory *f = t->obj.factory;
-    if (!arch_space_destroy_step(&t->space, pt_free, f)) return false;
+    if (!arch_space_destroy_step(&t->space, &t->reap_pt, pt_free, f)) return false;
     if (t->io_bitmap) {
         arch_forget_io_bitmap(t->io_bitmap);
         factory_free(f, t->io_bitmap, ARCH_IO_BITMAP_BYTES);

@@ -23,6 +23,7 @@ struct task {
     /* Teardown cursor (only used once dead). */
     uint64_t reap_slot;
     uint64_t reap_va;
+    uint64_t reap_pt; /* page-table teardown cursor */
 };
 
 struct task *task_create(struct factory *f, uint32_t slots);

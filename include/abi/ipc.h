@@ -12,8 +12,9 @@
  *     send fpage is smaller than the window, it lands at the window offset
  *     given by the hotspot; larger send fpages are cut to the window around
  *     the hotspot. The receiver finds in mr[i+1] the fpage actually mapped.
- *     One IPC maps at most ABI_IPC_MAP_MAX_PAGES pages per item; bulk setup
- *     uses task_map, which is restartable.
+ *     One IPC carries at most ABI_IPC_MAX_ITEMS items and maps at most
+ *     ABI_IPC_MAP_MAX_PAGES pages per item; bulk setup uses task_map, which
+ *     is restartable.
  *   cap item:        mr[i]   = ABI_ITEM_CAP | rights mask << 8
  *                    mr[i+1] = sender's slot
  *     The capability is copied (with rights masked; the source must have
@@ -66,7 +67,11 @@ typedef uint64_t abi_tag_t;
 #define ABI_ITEM_GRANT 0x2u
 #define ABI_ITEM_CAP 0x3u
 #define ABI_ITEM_TYPE(w) ((unsigned)((w) & 0xfu))
-#define ABI_IPC_MAP_MAX_PAGES 512u
+/* One IPC does a bounded amount of mapping work (the kernel does it with
+ * interrupts off): at most ABI_IPC_MAX_ITEMS items of at most
+ * ABI_IPC_MAP_MAX_PAGES pages each. Bulk mapping is task_map's job. */
+#define ABI_IPC_MAP_MAX_PAGES 16u
+#define ABI_IPC_MAX_ITEMS 4u
 
 /* Memory rights in fpages and task_map */
 #define ABI_MAP_R 0x1u

@@ -20,6 +20,8 @@ extern uint64_t boot_pml4[512];
 
 static const struct arch_space *active;
 
+static inline unsigned idx(uint64_t va, unsigned level) { return (va >> (12 + 9 * level)) & 511; }
+
 void arch_kernel_space_init(void)
 {
     /* The identity map of the first GiB was only for the jump to the higher half. */
@@ -38,32 +40,35 @@ bool arch_space_init(struct arch_space *s, arch_pt_alloc_fn alloc, void *ctx)
 
 static uint64_t *table_of(uint64_t e) { return phys_to_virt(e & PTE_ADDR); }
 
-bool arch_space_destroy_step(struct arch_space *s, arch_pt_free_fn free, void *ctx)
+bool arch_space_destroy_step(struct arch_space *s, uint64_t *cursor, arch_pt_free_fn free, void *ctx)
 {
-    /* Free at most a few tables per call, deepest first: find the first
-     * present PML4/PDPT/PD entry, free up to 8 leaf tables below it, and
-     * free an upper table once it is empty. */
-    for (int i = 0; i < 256; i++) {
-        if (!(s->pml4[i] & PTE_P)) continue;
+    /* Free page tables deepest first, a few per call, resuming at *cursor
+     * (everything below it is already gone): at most 2 leaf tables freed
+     * and 32 entries checked per step, then an upper table once empty. */
+    unsigned budget = 32, freed = 0;
+    unsigned i = idx(*cursor, 3), j = idx(*cursor, 2);
+    for (; i < 256; i++, j = 0) {
+        if (!(s->pml4[i] & PTE_P)) {
+            if (!--budget) goto pause;
+            continue;
+        }
         uint64_t *pdpt = table_of(s->pml4[i]);
-        for (int j = 0; j < 512; j++) {
+        for (; j < 512; j++) {
+            if (!--budget) goto pause;
             if (!(pdpt[j] & PTE_P)) continue;
             uint64_t *pd = table_of(pdpt[j]);
-            unsigned freed = 0;
-            for (int k = 0; k < 512 && freed < 8; k++) {
+            for (unsigned k = 0; k < 512; k++) {
                 if (!(pd[k] & PTE_P)) continue;
+                if (freed == 2 || !--budget) goto pause;
                 free(ctx, table_of(pd[k]), 1);
                 pd[k] = 0;
                 freed++;
             }
-            if (freed) return false;
             free(ctx, pd, 0);
             pdpt[j] = 0;
-            return false;
         }
         free(ctx, pdpt, 0);
         s->pml4[i] = 0;
-        return false;
     }
     if (active == s) {
         active = NULL;
@@ -72,6 +77,9 @@ bool arch_space_destroy_step(struct arch_space *s, arch_pt_free_fn free, void *c
     free(ctx, s->pml4, 0);
     s->pml4 = NULL;
     return true;
+pause:
+    *cursor = ((uint64_t)i << 39) | ((uint64_t)j << 30);
+    return false;
 }
 
 void arch_space_activate(const struct arch_space *s)
@@ -81,7 +89,6 @@ void arch_space_activate(const struct arch_space *s)
     __asm__ volatile("mov %0, %%cr3" ::"r"(s->pml4_phys) : "memory");
 }
 
-static inline unsigned idx(uint64_t va, unsigned level) { return (va >> (12 + 9 * level)) & 511; }
 
 struct arch_pte_ref arch_pte_lookup(const struct arch_space *s, uint64_t va)
 {

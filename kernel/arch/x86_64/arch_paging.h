@@ -24,8 +24,9 @@ typedef void (*arch_pt_free_fn)(void *ctx, void *p, unsigned order);
 
 bool arch_space_init(struct arch_space *s, arch_pt_alloc_fn alloc, void *ctx);
 /* Free the page tables of the user half a few at a time (mappings must
- * already be gone); true when everything, the PML4 included, is freed. */
-bool arch_space_destroy_step(struct arch_space *s, arch_pt_free_fn free, void *ctx);
+ * already be gone), resuming at *cursor (start with 0); true when
+ * everything, the PML4 included, is freed. */
+bool arch_space_destroy_step(struct arch_space *s, uint64_t *cursor, arch_pt_free_fn free, void *ctx);
 void arch_space_activate(const struct arch_space *s);
 void arch_kernel_space_init(void);
 
