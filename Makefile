@@ -33,10 +33,11 @@ deps-run:
 deps-test:
 	@$(DEPS) build run test
 
+# Freestanding cores that also build on the host (each may add host tests);
+# rt-sched comes first: the kernel links it.
+include rt-sched/build.mk
 include kernel/build.mk
 include lib/build.mk
-# Freestanding cores that also build on the host (each may add host tests).
--include rt-sched/build.mk
 -include dsi/build.mk
 -include admission/build.mk
 include tests/build.mk

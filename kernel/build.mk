@@ -4,7 +4,7 @@
 # headers, include/abi and the kernel's own directories are visible.
 
 KERNEL_ARCH_DIR := kernel/arch/x86_64
-KERNEL_C_SRCS   := $(sort $(wildcard kernel/*.c $(KERNEL_ARCH_DIR)/*.c))
+KERNEL_C_SRCS   := $(sort $(wildcard kernel/*.c $(KERNEL_ARCH_DIR)/*.c)) $(RT_SCHED_SRCS)
 KERNEL_S_SRCS   := $(sort $(wildcard $(KERNEL_ARCH_DIR)/*.S))
 KERNEL_OBJS     := $(KERNEL_C_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_S_SRCS:%.S=$(BUILD)/%.o)
 KERNEL_ELF      := $(BUILD)/kernel/kernel.elf
@@ -14,9 +14,13 @@ KERNEL_CFLAGS := -std=gnu11 -ffreestanding -nostdinc -isystem $(shell $(CC) -pri
 	-mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-avx -mcmodel=kernel -fno-pic -fno-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables \
 	-O2 -flto -g -Wall -Wextra -Werror -Wno-unused-parameter \
-	-Iinclude -Ikernel -I$(KERNEL_ARCH_DIR) -MMD -MP
+	-Iinclude -Ikernel -I$(KERNEL_ARCH_DIR) -Irt-sched -MMD -MP
 
 $(BUILD)/kernel/%.o: kernel/%.c | deps-build
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/rt-sched/%.o: rt-sched/%.c | deps-build
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
 

@@ -21,6 +21,7 @@
 #include "kip.h"
 #include "kmem.h"
 #include "memory.h"
+#include "rt.h"
 #include "sched.h"
 #include "task.h"
 #include "thread.h"
@@ -31,6 +32,7 @@ extern char boot_stack[];
 static struct boot_info bi;
 static struct kobj machine_obj = {.type = ABI_OBJ_MACHINE};
 static struct kobj irq_control_obj = {.type = ABI_OBJ_IRQ_CONTROL};
+static struct kobj sched_control_obj = {.type = ABI_OBJ_SCHED_CONTROL};
 static struct thread idle;
 
 _Noreturn static void boot_fail(const char *what, const char *why)
@@ -138,8 +140,9 @@ static void start_root(struct factory *root_factory)
                    {ABI_CAP_SELF_THREAD, ABI_OBJ_THREAD},
                    {ABI_CAP_FACTORY, ABI_OBJ_FACTORY},
                    {ABI_CAP_IRQ_CONTROL, ABI_OBJ_IRQ_CONTROL},
-                   {ABI_CAP_MACHINE, ABI_OBJ_MACHINE}};
-    struct kobj *objs[] = {&root->obj, &t->obj, &root_factory->obj, &irq_control_obj, &machine_obj};
+                   {ABI_CAP_MACHINE, ABI_OBJ_MACHINE},
+                   {ABI_CAP_SCHED_CONTROL, ABI_OBJ_SCHED_CONTROL}};
+    struct kobj *objs[] = {&root->obj, &t->obj, &root_factory->obj, &irq_control_obj, &machine_obj, &sched_control_obj};
     for (unsigned i = 0; i < sizeof initial / sizeof initial[0]; i++) {
         int64_t err;
         struct cap *c = task_slot_alloc(root, initial[i].slot, &err);
@@ -178,6 +181,7 @@ void kernel_main(uint32_t magic, uint32_t mbi_phys)
     clock_init(arch_tsc_khz(), arch_lapic_ticks_per_ms());
     kip->tsc_khz = arch_tsc_khz();
     irq_init();
+    rt_kernel_init();
     kprintf("[kernel] RAM %lu MiB, kernel pool %lu MiB, %u modules, TSC %lu kHz, LAPIC timer %lu ticks/ms\n",
             bi.phys_end >> 20, pool_size >> 20, bi.module_count, arch_tsc_khz(), arch_lapic_ticks_per_ms());
     kprintf("[kernel] CPU: nx=%d smep=%d smap=%d\n", arch_features.nx, arch_features.smep, arch_features.smap);
@@ -188,7 +192,7 @@ void kernel_main(uint32_t magic, uint32_t mbi_phys)
 
     struct factory *root_factory = factory_create_root((uint64_t)kmem_free_pages_count() * KMEM_PAGE_SIZE);
     if (!root_factory) boot_fail("kernel", "out of memory");
-    machine_obj.factory = irq_control_obj.factory = root_factory;
+    machine_obj.factory = irq_control_obj.factory = sched_control_obj.factory = root_factory;
     start_root(root_factory);
     kprintf("[kernel] starting root task '%s'\n", bi.module[0].cmdline);
     need_resched = true;

@@ -5,6 +5,7 @@
 #include "gate.h"
 #include "irq.h"
 #include "memory.h"
+#include "rt.h"
 #include "sched.h"
 #include "task.h"
 #include "thread.h"
@@ -195,7 +196,7 @@ static bool accepts(const struct thread *rcv, const struct thread *snd)
  * through the ready queue); if we do not, it is queued normally. */
 static int64_t receive(struct thread *self, struct thread *from, uint64_t timeout, struct thread *woken)
 {
-    if (!from && irq_deliver_pending(self)) {
+    if (!from && (irq_deliver_pending(self) || (self->monitored && rt_deliver_pending(self)))) {
         if (woken) sched_ready(woken);
         return ABI_E_OK;
     }
@@ -267,6 +268,7 @@ int64_t ipc_invoke(struct thread *self, struct thread *dst, uint64_t label, abi_
             }
             woken = dst;
         } else {
+            rt_message(dst); /* a data-driven release waits for exactly this */
             if (snd_timeout == ABI_TIMEOUT_ZERO) return ABI_E_TIMEOUT;
             self->snd_label = label;
             self->snd_tag = tag;
@@ -337,7 +339,9 @@ bool ipc_fastpath(struct trap_frame *f)
     struct thread *self = current;
     uint64_t flags = f->r9, tag = f->rdx;
     unsigned words = ABI_TAG_WORDS(tag);
-    if ((tag & 0xff00) || words > ABI_MR_COUNT || f->r8 != ABI_TIMEOUT_NEVER) return false;
+    /* Real-time threads take the general path: their time must be charged
+     * before anyone else gets the CPU. */
+    if ((tag & 0xff00) || words > ABI_MR_COUNT || f->r8 != ABI_TIMEOUT_NEVER || self->rt_on) return false;
     struct thread *dst;
     uint64_t label = 0;
     if (flags == ABI_IPC_OP_CALL) {

@@ -9,6 +9,7 @@
 #include "abi/errors.h"
 #include "arch_apic.h"
 #include "arch_cpu.h"
+#include "rt.h"
 #include "stats.h"
 #include "task.h"
 #include "thread.h"
@@ -121,7 +122,9 @@ void sched_init(struct thread *idle)
     idle->state = TS_RUNNING;
 }
 
-static void switch_to(struct thread *next)
+/* Inlined into the IPC fast path: its call and frame would cost as much as
+ * some of the work it does. */
+static inline __attribute__((always_inline)) void switch_to(struct thread *next)
 {
     struct thread *prev = current;
     current = next;
@@ -139,6 +142,7 @@ static void switch_to(struct thread *next)
         arch_set_gs_base(next->gs_base);
     }
     arch_set_kernel_stack((uint64_t)next->kstack + KSTACK_SIZE);
+    if (__builtin_expect(next->rt_on, 0)) rt_enter_cpu(next, clock_now_ns());
     /* Before the switch: a new thread leaves through its trampoline, not
      * through here. Nothing to do when no timeout is pending and the time
      * slice does not matter (nobody else at this priority); a slice end
@@ -151,6 +155,7 @@ static void switch_to(struct thread *next)
 void schedule(void)
 {
     struct thread *prev = current;
+    if (prev->rt_on) rt_leave_cpu(prev, clock_now_ns());
     need_resched = false;
     if (prev->state == TS_RUNNING && prev != idle_thread) {
         prev->preempted = clock_now_ns() < prev->slice_end_ns;
@@ -168,6 +173,7 @@ void schedule(void)
         switch_to(next);
     } else {
         next->state = TS_RUNNING;
+        if (next->rt_on) rt_enter_cpu(next, clock_now_ns());
         timer_reprogram();
     }
 }
@@ -178,6 +184,11 @@ void sched_switch_direct(struct thread *t) { switch_to(t); }
 
 void sched_handoff(struct thread *t)
 {
+    if (current->rt_on) {
+        /* Charge it and let what that wakes compete, before deciding. */
+        rt_leave_cpu(current, clock_now_ns());
+        need_resched = false;
+    }
     if (highest_ready() > (int)t->prio || current->state == TS_RUNNING) {
         sched_ready(t);
         schedule();
@@ -249,8 +260,8 @@ void timeout_cancel(struct thread *t)
 
 void timer_reprogram(void)
 {
-    uint64_t next = ~0ull;
-    if (timeouts) next = timeouts->wakeup_ns;
+    uint64_t next = rt_next_deadline();
+    if (timeouts && timeouts->wakeup_ns < next) next = timeouts->wakeup_ns;
     /* Not once the switch is decided: a slice end in the past would re-arm
      * the timer at once after every tick, and a kernel preemption window
      * (sti; nop; cli) would never get past the interrupts. */
@@ -279,6 +290,7 @@ void timer_interrupt(void)
         timeout_cancel(t);
         thread_ipc_abort(t, ABI_E_TIMEOUT);
     }
+    rt_timer_due(now);
     if (current != idle_thread && now >= current->slice_end_ns && ready[current->prio]) need_resched = true;
     timer_reprogram();
 }

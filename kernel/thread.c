@@ -11,6 +11,7 @@
 #include "irq.h"
 #include "kip.h"
 #include "kmem.h"
+#include "rt.h"
 #include "sched.h"
 #include "task.h"
 
@@ -27,6 +28,7 @@ struct thread *thread_create(struct factory *f)
     }
     t->state = TS_UNBOUND;
     t->prio = ABI_PRIO_DEFAULT;
+    rt_thread_init(t);
     t->mcp = 0;
     t->msg = NULL;
     arch_fpu_init_state(&t->fpu);
@@ -138,6 +140,7 @@ void thread_destroy_begin(struct thread *t)
 {
     thread_unbind(t);
     sched_forget(t);
+    rt_thread_forget(t);
     release_partners(t);
     while (t->gates) gate_unbind(t->gates);
     while (t->irqs) irq_unbind(t->irqs);
@@ -164,6 +167,23 @@ bool task_copy_from_user(struct task *task, uint64_t uaddr, void *dst, size_t n)
         if (chunk > n) chunk = n;
         memcpy(d, (uint8_t *)phys_to_virt(arch_pte_phys(*r.pte)) + off, chunk);
         d += chunk;
+        uaddr += chunk;
+        n -= chunk;
+    }
+    return true;
+}
+
+bool task_copy_to_user(struct task *task, uint64_t uaddr, const void *src, size_t n)
+{
+    const uint8_t *s = src;
+    while (n) {
+        if (uaddr >= USER_ADDR_END) return false;
+        struct arch_pte_ref r = arch_pte_lookup(&task->space, uaddr);
+        if (!r.pte || !(arch_pte_rights(*r.pte) & ABI_MAP_W)) return false;
+        size_t off = uaddr & 0xfff, chunk = 4096 - off;
+        if (chunk > n) chunk = n;
+        memcpy((uint8_t *)phys_to_virt(arch_pte_phys(*r.pte)) + off, s, chunk);
+        s += chunk;
         uaddr += chunk;
         n -= chunk;
     }

@@ -14,6 +14,7 @@
 #include "arch_cpu.h"
 #include "arch_trap.h"
 #include "object.h"
+#include "rt_sched.h"
 
 struct task;
 struct gate;
@@ -26,6 +27,7 @@ enum thread_state {
     TS_RUNNING,     /* the current thread */
     TS_SEND,        /* blocked sending to `partner` */
     TS_RECV,        /* blocked receiving; partner NULL = open */
+    TS_RT_WAIT,     /* real-time thread after next_period, until its next release */
 };
 
 #define KSTACK_ORDER 1
@@ -76,6 +78,19 @@ struct thread {
     struct irq *irqs;   /* irqs bound to this thread */
 
     uint64_t fs_base, gs_base;
+
+    /* real-time scheduling (rt.c) */
+    bool rt_on;                /* driven by rt-sched: prio follows rt_priority() */
+    uint8_t base_prio;         /* the priority to return to when real time ends */
+    bool rt_event_armed;
+    uint64_t rt_event_ns;      /* next rt-sched event, in the sorted rt event list */
+    struct thread *rt_ev_next, *rt_ev_prev;
+    struct thread *preempter;  /* receives this thread's notifications */
+    uint64_t preempter_label;
+    struct thread *monitored;  /* threads whose preempter we are, via monitored_next */
+    struct thread *monitored_next;
+    struct rt_thread rt;
+
     struct arch_fpu_state fpu;
 };
 
@@ -93,6 +108,8 @@ void thread_ipc_abort(struct thread *t, int64_t err);
 
 /* Copy n bytes of user memory of the thread's task (via page tables, no faults). */
 bool task_copy_from_user(struct task *task, uint64_t uaddr, void *dst, size_t n);
+/* Copy to writable user memory of the task (via page tables, no faults). */
+bool task_copy_to_user(struct task *task, uint64_t uaddr, const void *src, size_t n);
 
 void thread_set_user_state(struct thread *t, const struct abi_exc_state *s);
 

@@ -45,6 +45,7 @@ typedef uint64_t abi_tag_t;
 #define ABI_PROTO_PAGE_FAULT 1u /* mr0 = address, mr1 = ip, mr2 = x86 error code */
 #define ABI_PROTO_EXCEPTION 2u  /* mr = struct abi_exc_state */
 #define ABI_PROTO_IRQ 3u        /* label = the IRQ's label */
+#define ABI_PROTO_RT_NOTIFY 4u  /* mr = struct abi_rt_notification (3 words), label = preempter label */
 #define ABI_PROTO_USER 0x100u
 
 /* ipc flags (r9) */

@@ -21,6 +21,7 @@ enum abi_obj_type {
     ABI_OBJ_FACTORY = 5,     /* creates objects from a kernel-memory quota */
     ABI_OBJ_IRQ_CONTROL = 6, /* the right to create IRQ objects */
     ABI_OBJ_MACHINE = 7,     /* console output (SEND) and machine exit (CTRL) */
+    ABI_OBJ_SCHED_CONTROL = 8, /* reservation control: real-time parameters, job trace */
     ABI_OBJ_TYPE_COUNT
 };
 
@@ -37,6 +38,7 @@ enum abi_obj_type {
 #define ABI_CAP_FACTORY 3u
 #define ABI_CAP_IRQ_CONTROL 4u
 #define ABI_CAP_MACHINE 5u
+#define ABI_CAP_SCHED_CONTROL 6u
 #define ABI_CAP_ROOT_FIRST_FREE 8u
 #define ABI_ROOT_CAP_SLOTS 1024u
 #define ABI_MAX_CAP_SLOTS 65536u
@@ -71,6 +73,15 @@ enum abi_stat {
     ABI_STAT_IRQOFF_MAX_NS = 2,   /* longest interrupts-off kernel section seen */
     ABI_STAT_CONTEXT_SWITCHES = 3,
     ABI_STAT_IRQOFF_RESET = 5,    /* reset the maximum; returns the old value */
+};
+
+/* rt_control ops (on the SCHED_CONTROL capability, which needs CTRL) */
+enum abi_rt_op {
+    ABI_RT_CONFIGURE = 1,  /* a0 = thread slot (CTRL), a1 = pointer to struct abi_rt_params */
+    ABI_RT_DISABLE = 2,    /* a0 = thread slot (CTRL) */
+    ABI_RT_PREEMPTER = 3,  /* a0 = monitored thread slot (CTRL), a1 = preempter thread slot (SEND) or 0,
+                              a2 = label the preempter sees */
+    ABI_RT_TRACE_READ = 4, /* a0 = pointer to struct abi_rt_job_record[], a1 = capacity -> count, lost */
 };
 
 /* factory_create: a0/a1 per type */

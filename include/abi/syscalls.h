@@ -34,7 +34,10 @@
     SYSCALL(11, thread_sched, 3)  /* thread, priority, max controlled priority */              \
     SYSCALL(12, thread_yield, 0)  /* */                                                        \
     SYSCALL(13, irq_control, 4)   /* cap, op, a0, a1 */                                        \
-    SYSCALL(14, machine, 4)       /* cap, op, a0, a1 -> value, value */
+    SYSCALL(14, machine, 4)       /* cap, op, a0, a1 -> value, value */                        \
+    SYSCALL(15, rt_control, 5)    /* sched_cap, op, a0, a1, a2 -> value, value */              \
+    SYSCALL(16, rt_next_period, 0) /* end this job, wait for the next release */              \
+    SYSCALL(17, rt_next_reservation, 1) /* expected slice -> time left in it (ns) */
 
 enum abi_syscall {
 #define ABI_SYSCALL_ENUM(num, name, nargs) ABI_SYS_##name = num,

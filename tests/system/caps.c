@@ -187,6 +187,7 @@ static void test_initial_caps(void)
         {ABI_CAP_FACTORY, ABI_OBJ_FACTORY, "the root factory"},
         {ABI_CAP_IRQ_CONTROL, ABI_OBJ_IRQ_CONTROL, "IRQ control"},
         {ABI_CAP_MACHINE, ABI_OBJ_MACHINE, "the machine"},
+        {ABI_CAP_SCHED_CONTROL, ABI_OBJ_SCHED_CONTROL, "reservation control"},
     };
     for (unsigned i = 0; i < sizeof initial / sizeof initial[0]; i++) {
         struct sys_ret r = sys_cap_info(initial[i].slot);
@@ -196,11 +197,11 @@ static void test_initial_caps(void)
             printf("#   got err %s type %lu rights %lu\n", sys_error_name(r.err), r.v0, r.v1);
     }
     int empty_ok = 1;
-    for (abi_cap_t s = 6; s < ABI_CAP_ROOT_FIRST_FREE; s++) {
+    for (abi_cap_t s = 7; s < ABI_CAP_ROOT_FIRST_FREE; s++) {
         struct sys_ret r = sys_cap_info(s);
         empty_ok &= r.err == ABI_E_INVALID_CAP && r.v0 == ABI_OBJ_NONE;
     }
-    ok(empty_ok, "root slots 6..7 are empty: cap_info says INVALID_CAP, type NONE");
+    ok(empty_ok, "root slot 7 is empty: cap_info says INVALID_CAP, type NONE");
     is(sys_cap_info(ABI_CAP_NULL).err, ABI_E_INVALID_CAP, "cap_info of slot 0: INVALID_CAP");
     is(sys_cap_info(ABI_ROOT_CAP_SLOTS - 1).err, ABI_E_INVALID_CAP, "cap_info of the last (empty) slot: INVALID_CAP");
     is(sys_cap_info(ABI_ROOT_CAP_SLOTS).err, ABI_E_INVALID_CAP, "cap_info of the first slot beyond the table");

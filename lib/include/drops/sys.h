@@ -12,6 +12,7 @@
 #include "abi/ipc.h"
 #include "abi/kip.h"
 #include "abi/objects.h"
+#include "abi/sched.h"
 #include "abi/syscalls.h"
 #include "abi/utcb.h"
 

@@ -1,0 +1,279 @@
+/*
+ * Reservation-based scheduling in the kernel (see rt.h).
+ *
+ * rt-sched's core holds each real-time thread's model (slices, budgets,
+ * period, job); this file is the only place that calls it. After every call
+ * it applies the core's view with sync(): the thread's priority (that of
+ * its current slice), whether it may run (not between next_period and its
+ * next release), its notifications (handed to the preempter if that waits),
+ * and its next event (kept in a sorted list the one-shot timer serves).
+ */
+#include "rt.h"
+#include "abi/errors.h"
+#include "abi/sched.h"
+#include "arch_trap.h"
+#include "cap_table.h"
+#include "console.h"
+#include "ipc.h"
+#include "kmem.h"
+#include "sched.h"
+#include "syscall.h"
+#include "task.h"
+#include "thread.h"
+
+/* --- job records: a ring, the oldest overwritten when full ------------- */
+
+#define TRACE_RECORDS 512u
+static struct abi_rt_job_record *trace;
+static uint64_t trace_head, trace_count, trace_lost, next_thread_id = 1;
+
+static void trace_sink(void *ctx, const struct abi_rt_job_record *rec)
+{
+    (void)ctx;
+    trace[(trace_head + trace_count) % TRACE_RECORDS] = *rec;
+    if (trace_count < TRACE_RECORDS) {
+        trace_count++;
+    } else {
+        trace_head = (trace_head + 1) % TRACE_RECORDS;
+        trace_lost++;
+    }
+}
+
+void rt_kernel_init(void)
+{
+    trace = kmalloc(TRACE_RECORDS * sizeof *trace);
+    if (!trace) panic("no memory for the job trace");
+}
+
+void rt_thread_init(struct thread *t) { rt_init(&t->rt, next_thread_id++, trace_sink, NULL); }
+
+/* --- the event list, sorted by time ------------------------------------- */
+
+static struct thread *events;
+
+static void ev_remove(struct thread *t)
+{
+    if (!t->rt_event_armed) return;
+    if (t->rt_ev_prev) t->rt_ev_prev->rt_ev_next = t->rt_ev_next;
+    else events = t->rt_ev_next;
+    if (t->rt_ev_next) t->rt_ev_next->rt_ev_prev = t->rt_ev_prev;
+    t->rt_ev_next = t->rt_ev_prev = NULL;
+    t->rt_event_armed = false;
+}
+
+static void ev_update(struct thread *t)
+{
+    ev_remove(t);
+    uint64_t when = t->rt_on ? rt_next_event(&t->rt) : RT_NEVER;
+    if (when == RT_NEVER) return;
+    t->rt_event_ns = when;
+    t->rt_event_armed = true;
+    struct thread **p = &events, *prev = NULL;
+    while (*p && (*p)->rt_event_ns <= when) prev = *p, p = &(*p)->rt_ev_next;
+    t->rt_ev_next = *p;
+    t->rt_ev_prev = prev;
+    if (*p) (*p)->rt_ev_prev = t;
+    *p = t;
+}
+
+uint64_t rt_next_deadline(void) { return events ? events->rt_event_ns : ~0ull; }
+
+/* --- notifications ------------------------------------------------------ */
+
+static void put_notification(struct thread *t, struct thread *p)
+{
+    struct abi_rt_notification n = {0};
+    rt_pop_notification(&t->rt, &n);
+    p->msg[0] = n.time_ns;
+    p->msg[1] = n.slice | (uint64_t)n.type << 32;
+    p->msg[2] = n.lost;
+}
+
+static void notify(struct thread *t)
+{
+    struct thread *p = t->preempter;
+    /* Only a preempter waiting openly takes it now; the monitored thread
+     * never waits for its preempter. */
+    if (!p || !rt_notifications_pending(&t->rt) || p->state != TS_RECV || p->partner || p->msg_kernel) return;
+    put_notification(t, p);
+    ipc_wake_with(p, ABI_TAG(ABI_PROTO_RT_NOTIFY, 3, 0), t->preempter_label);
+}
+
+int rt_deliver_pending(struct thread *p)
+{
+    for (struct thread *t = p->monitored; t; t = t->monitored_next) {
+        if (!rt_notifications_pending(&t->rt)) continue;
+        put_notification(t, p);
+        p->rcv_tag = ABI_TAG(ABI_PROTO_RT_NOTIFY, 3, 0);
+        p->rcv_label = t->preempter_label;
+        return 1;
+    }
+    return 0;
+}
+
+/* --- applying the core's view ------------------------------------------- */
+
+static void sync(struct thread *t)
+{
+    if (t->rt_on) {
+        uint8_t p = rt_priority(&t->rt);
+        if (p != t->prio) sched_set_prio(t, p);
+        bool run = rt_runnable(&t->rt);
+        if (!run && (t->state == TS_READY || t->state == TS_RUNNING)) {
+            sched_unready(t);
+            t->state = TS_RT_WAIT;
+            if (t == current) need_resched = true;
+        } else if (run && t->state == TS_RT_WAIT) {
+            sched_ready(t);
+        }
+    }
+    notify(t);
+    ev_update(t);
+    timer_reprogram();
+}
+
+__attribute__((noinline, cold)) void rt_leave_cpu(struct thread *t, uint64_t now)
+{
+    rt_stop_running(&t->rt, now);
+    sync(t);
+}
+
+__attribute__((noinline, cold)) void rt_enter_cpu(struct thread *t, uint64_t now)
+{
+    /* No rescheduling from here: anything that became due is also due for
+     * the timer, whose interrupt follows at once and decides properly. */
+    rt_start_running(&t->rt, now);
+    t->prio = rt_priority(&t->rt);
+    ev_update(t);
+    timer_reprogram();
+}
+
+void rt_timer_due(uint64_t now)
+{
+    while (events && events->rt_event_ns <= now) {
+        struct thread *t = events;
+        ev_remove(t);
+        rt_timer(&t->rt, now);
+        sync(t);
+    }
+}
+
+void rt_message(struct thread *t)
+{
+    if (t->rt_on && t->state == TS_RT_WAIT && rt_message_arrived(&t->rt, clock_now_ns())) sync(t);
+}
+
+static void unlink_monitored(struct thread *t)
+{
+    struct thread *p = t->preempter;
+    if (!p) return;
+    for (struct thread **q = &p->monitored; *q; q = &(*q)->monitored_next)
+        if (*q == t) {
+            *q = t->monitored_next;
+            break;
+        }
+    t->preempter = NULL;
+    t->monitored_next = NULL;
+}
+
+void rt_thread_forget(struct thread *t)
+{
+    ev_remove(t);
+    unlink_monitored(t);
+    while (t->monitored) unlink_monitored(t->monitored);
+}
+
+/* --- system calls -------------------------------------------------------- */
+
+void sys_rt_control(struct trap_frame *f)
+{
+    int64_t err = ABI_E_OK;
+    uint64_t op = f->rsi, a0 = f->rdx, a1 = f->r10, a2 = f->r8;
+    struct cap *c = task_cap(current->task, f->rdi, ABI_OBJ_SCHED_CONTROL, ABI_R_CTRL, &err);
+    f->rdx = f->rsi = 0;
+    if (!c) goto out;
+    if (op == ABI_RT_TRACE_READ) {
+        uint64_t n = 0;
+        while (n < a1 && trace_count) {
+            if (!task_copy_to_user(current->task, a0 + n * sizeof *trace, &trace[trace_head], sizeof *trace)) {
+                err = n ? ABI_E_OK : ABI_E_INVALID_ARG;
+                break;
+            }
+            trace_head = (trace_head + 1) % TRACE_RECORDS;
+            trace_count--;
+            n++;
+        }
+        f->rdx = n;
+        f->rsi = trace_lost;
+        trace_lost = 0;
+        goto out;
+    }
+    struct thread *t = thread_from_cap(a0, ABI_R_CTRL, &err);
+    if (!t) goto out;
+    uint64_t now = clock_now_ns();
+    switch (op) {
+    case ABI_RT_CONFIGURE: {
+        struct abi_rt_params p;
+        if (!task_copy_from_user(current->task, a1, &p, sizeof p)) {
+            err = ABI_E_INVALID_ARG;
+            break;
+        }
+        /* The running thread's time is charged around the change. */
+        bool cur = t == current;
+        if (cur && t->rt_on) rt_stop_running(&t->rt, now);
+        err = rt_configure(&t->rt, &p, current->mcp, now);
+        if (cur && (t->rt_on || !err)) rt_start_running(&t->rt, now);
+        if (err) break;
+        if (!t->rt_on) t->base_prio = t->prio;
+        t->rt_on = true;
+        sync(t);
+        break;
+    }
+    case ABI_RT_DISABLE:
+        if (!t->rt_on) break;
+        rt_disable(&t->rt, now);
+        t->rt_on = false;
+        if (t->state == TS_RT_WAIT) sched_ready(t);
+        sched_set_prio(t, t->base_prio);
+        sync(t);
+        break;
+    case ABI_RT_PREEMPTER: {
+        struct thread *p = NULL;
+        if (a1 && !(p = thread_from_cap(a1, ABI_R_SEND, &err))) break;
+        if (p == t) {
+            err = ABI_E_INVALID_ARG;
+            break;
+        }
+        unlink_monitored(t);
+        if (p) {
+            t->preempter = p;
+            t->preempter_label = a2;
+            t->monitored_next = p->monitored;
+            p->monitored = t;
+        }
+        break;
+    }
+    default:
+        err = ABI_E_INVALID_ARG;
+    }
+out:
+    f->rax = (uint64_t)err;
+}
+
+void sys_rt_next_period(struct trap_frame *f)
+{
+    struct thread *t = current;
+    int64_t err = t->rt_on ? rt_next_period(&t->rt, clock_now_ns()) : ABI_E_BUSY;
+    if (!err) sync(t); /* not runnable now: kernel_exit switches away until the release */
+    f->rax = (uint64_t)err;
+}
+
+void sys_rt_next_reservation(struct trap_frame *f)
+{
+    struct thread *t = current;
+    uint64_t left = 0;
+    int64_t err = t->rt_on ? rt_next_reservation(&t->rt, (unsigned)f->rdi, clock_now_ns(), &left) : ABI_E_BUSY;
+    if (!err) sync(t);
+    f->rax = (uint64_t)err;
+    f->rdx = left;
+}
