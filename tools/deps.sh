@@ -3,15 +3,15 @@
 # are installed (brief section 10: Debian packages only, installed by the
 # project's own make targets when missing).
 #
-# Groups: build run test iso bench user. Silent when everything is present,
-# because the Makefile calls this on every make. When something is missing:
-# as root, apt-get update (once) and apt-get install it; otherwise name the
-# packages and the command to install them, and exit 1.
+# Groups: build run test iso bench user linux-bench. Silent when everything
+# is present, because the Makefile calls this on every make. When something
+# is missing: as root, apt-get update (once) and apt-get install it;
+# otherwise name the packages and the command to install them, and exit 1.
 # DEPS_SKIP=1 skips all checks (for machines that are not Debian).
 set -euo pipefail
 
 usage() {
-    echo "usage: tools/deps.sh GROUP... (groups: build run test iso bench user)" >&2
+    echo "usage: tools/deps.sh GROUP... (groups: build run test iso bench user linux-bench)" >&2
     exit 2
 }
 
@@ -20,13 +20,17 @@ group_packages() {
     case "$1" in
     # gcc without libc6-dev (only a Recommends) cannot build the hosted
     # host unit tests; perl provides prove.
-    build) echo gcc binutils make perl libc6-dev ;;
+    build) echo gcc binutils make perl libc6-dev libgsl-dev ;;
     run) echo qemu-system-x86 ;;
     # coreutils: timeout, tee and mktemp for tools/qemu-tap.sh.
     test) echo "$(group_packages build) $(group_packages run) $(group_packages iso) coreutils python3" ;;
     iso) echo grub-pc-bin grub-common xorriso mtools ;;
     bench) echo gnuplot-nox ;;
     user) echo musl-dev musl-tools ;;
+    # The Linux baseline of the latency benchmark (bench/latency/linux.sh):
+    # Debian's generic and PREEMPT_RT kernels, busybox and rt-tests
+    # (cyclictest, hackbench) packed into an initramfs with cpio.
+    linux-bench) echo linux-image-amd64 linux-image-rt-amd64 busybox-static rt-tests cpio qemu-system-x86 ;;
     *) return 1 ;;
     esac
 }
@@ -36,7 +40,7 @@ group_packages() {
 wanted=()
 for group in "$@"; do
     if ! pkgs=$(group_packages "$group"); then
-        echo "deps: unknown group '$group' (groups: build run test iso bench user)" >&2
+        echo "deps: unknown group '$group' (groups: build run test iso bench user linux-bench)" >&2
         exit 2
     fi
     read -r -a words <<<"$pkgs"
