@@ -26,6 +26,8 @@ check "generic kernel code names no arch directory" \
     "$(includes kernel/*.[ch] | grep -E '"arch/')"
 check "rt-sched includes nothing from the kernel" \
     "$(includes rt-sched/*.[ch] 2>/dev/null | grep -vE '"(abi/|rt-sched/|rt_)|<(stddef|stdint|stdbool)\.h>' | grep -E '"')"
+check "the dsi core uses only freestanding headers" \
+    "$(includes dsi/dsi.[ch] | grep -vE '"dsi\.h"|"abi/[a-z_]+\.h"|<(stddef|stdint|stdbool)\.h>')"
 check "every ABI header is self-contained C (no kernel or lib include)" \
     "$(includes include/abi/*.h | grep -vE '"[a-z_]+\.h"|<(stddef|stdint)\.h>')"
 echo "1..$n"

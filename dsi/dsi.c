@@ -1,0 +1,624 @@
+/*
+ * DSI core: the control-area setup, the sender and receiver state machines
+ * and the jitter-constrained stream parameters (protocol in dsi.h).
+ *
+ * Freestanding: no library calls, only GCC's __atomic builtins. Every read
+ * of shared memory goes through an atomic load so the compiler reads it
+ * exactly once; the value is validated before it is used, and nothing that
+ * must be trusted (ring size, data size, positions) is ever read back from
+ * the control area after dsi_attach.
+ */
+#include "dsi.h"
+
+/* Relaxed atomic access to shared memory: one load or store, never
+ * repeated or split by the compiler. Ordering comes from the state word. */
+#define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+static const char *const dsi_error_text[] = {
+#define DSI_ERROR_TEXT(num, name, text) [num] = text,
+    DSI_ERRORS(DSI_ERROR_TEXT)
+#undef DSI_ERROR_TEXT
+};
+
+const char *dsi_strerror(int err)
+{
+    if (err < 0 || err >= DSI_E_COUNT) return "unknown error";
+    return dsi_error_text[err];
+}
+
+/* ------------------------------------------------------------- state word */
+
+static inline uint32_t st_make(uint32_t kind, uint64_t no)
+{
+    /* The shift drops the number's upper bits: seq is its low 24 bits. */
+    return kind | ((uint32_t)no << DSI_ST_SEQ_SHIFT);
+}
+
+static inline uint32_t st_bare(uint32_t v)
+{
+    return v & ~DSI_ST_WAIT;
+}
+
+static inline uint32_t slot_inc(const struct dsi_socket *s, uint32_t slot)
+{
+    return slot + 1 == s->num_packets ? 0 : slot + 1;
+}
+
+static inline uint32_t slot_dec(const struct dsi_socket *s, uint32_t slot)
+{
+    return slot == 0 ? s->num_packets - 1 : slot - 1;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static inline bool sg_in_bounds(uint64_t offset, uint64_t length, uint64_t size)
+{
+    return offset <= size && length <= size - offset;
+}
+
+/* ----------------------------------------------------------------- layout */
+
+uint64_t dsi_ctrl_size(uint32_t num_packets, uint32_t max_sg)
+{
+    if (num_packets == 0 || num_packets > DSI_MAX_PACKETS) return 0;
+    if (max_sg == 0 || max_sg > DSI_MAX_SG) return 0;
+    /* Bounded by the limits above (about 200 MiB), so no overflow. */
+    return DSI_HEADER_SIZE + (uint64_t)num_packets * DSI_DESC_SIZE +
+           (uint64_t)num_packets * max_sg * DSI_SG_SIZE;
+}
+
+int dsi_ctrl_init(void *ctrl, uint64_t ctrl_size, uint32_t num_packets, uint32_t max_sg,
+                  uint64_t data_size)
+{
+    uint64_t need = dsi_ctrl_size(num_packets, max_sg);
+    if (!ctrl || ((uintptr_t)ctrl & 7) || need == 0 || ctrl_size < need) return DSI_E_INVAL;
+
+    struct dsi_ctrl_header *h = ctrl;
+    uint64_t *words = ctrl;
+    for (uint64_t i = 0; i < need / 8; i++) words[i] = 0;
+
+    h->version = DSI_VERSION;
+    h->header_size = DSI_HEADER_SIZE;
+    h->num_packets = num_packets;
+    h->max_sg = max_sg;
+    h->data_size = data_size;
+    h->ctrl_size = need;
+    h->desc_offset = DSI_HEADER_SIZE;
+    h->sg_offset = DSI_HEADER_SIZE + (uint64_t)num_packets * DSI_DESC_SIZE;
+
+    /* Slot i starts as if packet i - N had been released, so the first
+     * round needs no special case on either side. */
+    struct dsi_desc *d = (struct dsi_desc *)((uint8_t *)ctrl + h->desc_offset);
+    for (uint32_t i = 0; i < num_packets; i++)
+        d[i].state = st_make(DSI_ST_EMPTY, (uint64_t)i - num_packets);
+
+    __atomic_store_n(&h->magic, DSI_MAGIC, __ATOMIC_RELEASE);
+    return DSI_E_OK;
+}
+
+/* ------------------------------------------------------------ attach/close */
+
+int dsi_attach(struct dsi_socket *s, enum dsi_role role, void *ctrl, uint64_t ctrl_size,
+               void *data, uint64_t data_size, const struct dsi_config *cfg)
+{
+    if (!s || !cfg || !ctrl || ((uintptr_t)ctrl & 7)) return DSI_E_INVAL;
+    if (role != DSI_SENDER && role != DSI_RECEIVER) return DSI_E_INVAL;
+    if (cfg->flags & ~DSI_F_ALL) return DSI_E_INVAL;
+    if (data_size && !data) return DSI_E_INVAL;
+    bool blocking = !(cfg->flags & DSI_F_NONBLOCK);
+    if (blocking && !cfg->env.wait) return DSI_E_INVAL;
+    bool need_now = (blocking && cfg->timeout_ns != DSI_TIMEOUT_INFINITE) ||
+                    (cfg->flags & (DSI_F_STAMP | DSI_F_DROP_EXPIRED));
+    if (need_now && !cfg->env.now) return DSI_E_INVAL;
+    if (ctrl_size < DSI_HEADER_SIZE) return DSI_E_BADHDR;
+
+    /* The only time the header is read: each value once, then kept. */
+    struct dsi_ctrl_header *h = ctrl;
+    uint32_t magic = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
+    uint16_t version = LD(&h->version);
+    uint16_t header_size = LD(&h->header_size);
+    uint32_t n = LD(&h->num_packets);
+    uint32_t max_sg = LD(&h->max_sg);
+    uint64_t hdr_data_size = LD(&h->data_size);
+    uint64_t hdr_ctrl_size = LD(&h->ctrl_size);
+    uint64_t desc_offset = LD(&h->desc_offset);
+    uint64_t sg_offset = LD(&h->sg_offset);
+
+    if (magic != DSI_MAGIC || version != DSI_VERSION || header_size != DSI_HEADER_SIZE)
+        return DSI_E_BADHDR;
+    uint64_t need = dsi_ctrl_size(n, max_sg);
+    if (need == 0 || need > ctrl_size || hdr_ctrl_size < need || hdr_ctrl_size > ctrl_size)
+        return DSI_E_BADHDR;
+    if (desc_offset != DSI_HEADER_SIZE ||
+        sg_offset != DSI_HEADER_SIZE + (uint64_t)n * DSI_DESC_SIZE)
+        return DSI_E_BADHDR;
+    if (hdr_data_size > data_size) return DSI_E_BADHDR;
+
+    *s = (struct dsi_socket){
+        .hdr = h,
+        .desc = (struct dsi_desc *)((uint8_t *)ctrl + desc_offset),
+        .sg = (struct dsi_sg *)((uint8_t *)ctrl + sg_offset),
+        .data = data,
+        .data_size = hdr_data_size,
+        .num_packets = n,
+        .max_sg = max_sg,
+        .role = role,
+        .flags = cfg->flags,
+        .spin = cfg->spin,
+        .timeout_ns = cfg->timeout_ns,
+        .env = cfg->env,
+    };
+    return DSI_E_OK;
+}
+
+static int corrupt(struct dsi_socket *s)
+{
+    s->broken = DSI_E_CORRUPT;
+    __atomic_fetch_or(&s->hdr->events,
+                      s->role == DSI_SENDER ? DSI_EV_TX_CORRUPT : DSI_EV_RX_CORRUPT,
+                      __ATOMIC_RELAXED);
+    return DSI_E_CORRUPT;
+}
+
+static int usable(const struct dsi_socket *s, uint32_t role, const struct dsi_packet *p)
+{
+    if (!s || !p || s->role != role) return DSI_E_INVAL;
+    if (s->broken) return s->broken;
+    if (s->closed) return DSI_E_CLOSED;
+    return DSI_E_OK;
+}
+
+static void wake(struct dsi_socket *s, uint32_t *word)
+{
+    if (s->env.wake) s->env.wake(s->env.ctx, word);
+}
+
+/*
+ * Wake the peer if it waits on `word` in state `kind`: clear WAIT so its
+ * wait hook returns (the word changed) even if it has not slept yet, then
+ * wake it in case it has.
+ */
+static void kick(struct dsi_socket *s, uint32_t *word, uint32_t kind)
+{
+    uint32_t v = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+    if ((v & DSI_ST_WAIT) && (v & DSI_ST_KIND_MASK) == kind &&
+        __atomic_compare_exchange_n(word, &v, v & ~DSI_ST_WAIT, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+        wake(s, word);
+}
+
+int dsi_close(struct dsi_socket *s)
+{
+    if (!s || (s->role != DSI_SENDER && s->role != DSI_RECEIVER)) return DSI_E_INVAL;
+    if (s->closed) return DSI_E_OK;
+    s->closed = true;
+    /* The peer waits, if at all, on the slot of our `done` packet: the
+     * receiver for the next packet to be committed (slot EMPTY), the sender
+     * for the oldest packet not yet released (slot FULL). */
+    bool tx = s->role == DSI_SENDER;
+    __atomic_fetch_or(&s->hdr->events, tx ? DSI_EV_EOS : DSI_EV_RX_CLOSED, __ATOMIC_SEQ_CST);
+    kick(s, &s->desc[s->done_slot].state, tx ? DSI_ST_EMPTY : DSI_ST_FULL);
+    return DSI_E_OK;
+}
+
+uint32_t dsi_events(const struct dsi_socket *s)
+{
+    return __atomic_load_n(&s->hdr->events, __ATOMIC_ACQUIRE);
+}
+
+void *dsi_packet_data(const struct dsi_socket *s, const struct dsi_packet *p, uint32_t i,
+                      uint64_t *length)
+{
+    if (!s || !p || i >= p->nsg || i >= DSI_MAX_SG || !s->data) return (void *)0;
+    uint64_t off = p->sg[i].offset, len = p->sg[i].length;
+    if (!sg_in_bounds(off, len, s->data_size)) return (void *)0;
+    if (length) *length = len;
+    return s->data + off;
+}
+
+/* ---------------------------------------------------------------- waiting */
+
+struct deadline {
+    uint64_t at;
+    bool started;
+};
+
+/* Time left before the socket's timeout, counted from the first time the
+ * caller had to block. */
+static int time_left(struct dsi_socket *s, struct deadline *d, uint64_t *left)
+{
+    if (s->timeout_ns == DSI_TIMEOUT_INFINITE) {
+        *left = DSI_TIMEOUT_INFINITE;
+        return DSI_E_OK;
+    }
+    uint64_t t = s->env.now(s->env.ctx);
+    if (!d->started) {
+        d->started = true;
+        d->at = t + s->timeout_ns < t ? UINT64_MAX : t + s->timeout_ns;
+    }
+    if (t >= d->at) return DSI_E_TIMEOUT;
+    *left = d->at - t;
+    return DSI_E_OK;
+}
+
+/*
+ * Block on `word`, last seen holding the valid but unready value `seen`,
+ * until it changes, an event in `stop` is raised, or the deadline passes.
+ * Returns DSI_E_OK when the caller should look again, DSI_E_TIMEOUT.
+ */
+static int block_on(struct dsi_socket *s, uint32_t *word, uint32_t seen, uint32_t stop,
+                    struct deadline *d)
+{
+    uint64_t left;
+    int r = time_left(s, d, &left);
+    if (r) return r;
+    if (!(seen & DSI_ST_WAIT)) {
+        if (!__atomic_compare_exchange_n(word, &seen, seen | DSI_ST_WAIT, false,
+                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return DSI_E_OK;
+        seen |= DSI_ST_WAIT;
+    }
+    /* After WAIT is visible: a close raised before it is seen here, one
+     * raised after it finds WAIT and kicks us (see kick). */
+    if (__atomic_load_n(&s->hdr->events, __ATOMIC_SEQ_CST) & stop) return DSI_E_OK;
+    s->env.wait(s->env.ctx, word, seen, left);
+    return DSI_E_OK;
+}
+
+/* ----------------------------------------------------------------- sender */
+
+/*
+ * Look at the oldest committed packet not yet seen released. Released:
+ * reclaim its slot and data. Still full: DSI_E_AGAIN with the state word in
+ * *seen. Anything else is corruption.
+ */
+static int tx_try_reclaim(struct dsi_socket *s, uint32_t *seen)
+{
+    uint32_t v = __atomic_load_n(&s->desc[s->reclaim_slot].state, __ATOMIC_ACQUIRE);
+    if (st_bare(v) == st_make(DSI_ST_EMPTY, s->reclaim)) {
+        if (s->alloc.on) s->alloc.tail = s->alloc.marks[s->reclaim_slot];
+        s->reclaim++;
+        s->reclaim_slot = slot_inc(s, s->reclaim_slot);
+        return DSI_E_OK;
+    }
+    if (st_bare(v) == st_make(DSI_ST_FULL, s->reclaim)) {
+        *seen = v;
+        return DSI_E_AGAIN;
+    }
+    return corrupt(s);
+}
+
+/* Reclaim the oldest committed packet, waiting for its release if the
+ * socket blocks (precondition: reclaim < done). */
+static int tx_reclaim_oldest(struct dsi_socket *s)
+{
+    struct deadline d = {0, false};
+    uint32_t spin = s->spin;
+    for (;;) {
+        uint32_t seen = 0;
+        int r = tx_try_reclaim(s, &seen);
+        if (r != DSI_E_AGAIN) return r;
+        if (__atomic_load_n(&s->hdr->events, __ATOMIC_ACQUIRE) & DSI_EV_RX_CLOSED)
+            return DSI_E_PEER_CLOSED;
+        if (s->flags & DSI_F_NONBLOCK) return DSI_E_AGAIN;
+        if (spin) {
+            spin--;
+            cpu_relax();
+            continue;
+        }
+        r = block_on(s, &s->desc[s->reclaim_slot].state, seen, DSI_EV_RX_CLOSED, &d);
+        if (r) return r;
+    }
+}
+
+static int tx_drop(struct dsi_socket *s)
+{
+    s->drops++;
+    ST(&s->hdr->drops, s->drops);
+    if (!s->drop_flagged) {
+        s->drop_flagged = true;
+        __atomic_fetch_or(&s->hdr->events, DSI_EV_DROP, __ATOMIC_RELAXED);
+    }
+    return DSI_E_DROPPED;
+}
+
+int dsi_tx_get(struct dsi_socket *s, struct dsi_packet *p)
+{
+    int r = usable(s, DSI_SENDER, p);
+    if (r) return r;
+    if (__atomic_load_n(&s->hdr->events, __ATOMIC_RELAXED) & DSI_EV_RX_CLOSED)
+        return DSI_E_PEER_CLOSED;
+    if (s->next - s->reclaim == s->num_packets) {
+        if (s->reclaim == s->done) return DSI_E_LIMIT; /* we hold all N ourselves */
+        r = tx_reclaim_oldest(s);
+        if (r == DSI_E_AGAIN) return tx_drop(s);
+        if (r) return r;
+    }
+    /* The previous packet, if still held, can no longer allocate: its data
+     * ends where this one's begins. */
+    if (s->alloc.on && s->next != s->done)
+        s->alloc.marks[slot_dec(s, s->next_slot)] = s->alloc.head;
+
+    p->no = s->next;
+    p->timestamp_ns = 0;
+    p->expires_ns = 0;
+    p->flags = 0;
+    p->nsg = 0;
+    p->alloc_start = s->alloc.head;
+    s->next++;
+    s->next_slot = slot_inc(s, s->next_slot);
+    return DSI_E_OK;
+}
+
+/* The packet is one this sender holds (got, not committed). */
+static bool tx_holds(const struct dsi_socket *s, const struct dsi_packet *p)
+{
+    return p->no >= s->done && p->no < s->next;
+}
+
+int dsi_tx_add(struct dsi_socket *s, struct dsi_packet *p, uint64_t offset, uint64_t length)
+{
+    int r = usable(s, DSI_SENDER, p);
+    if (r) return r;
+    if (!tx_holds(s, p) || p->nsg >= s->max_sg) return DSI_E_INVAL;
+    if (!sg_in_bounds(offset, length, s->data_size)) return DSI_E_INVAL;
+    p->sg[p->nsg].offset = offset;
+    p->sg[p->nsg].length = length;
+    p->nsg++;
+    return DSI_E_OK;
+}
+
+int dsi_tx_cancel(struct dsi_socket *s, struct dsi_packet *p)
+{
+    int r = usable(s, DSI_SENDER, p);
+    if (r) return r;
+    if (s->next == s->done || p->no != s->next - 1) return DSI_E_ORDER;
+    s->next--;
+    s->next_slot = slot_dec(s, s->next_slot);
+    if (s->alloc.on) {
+        s->alloc.head = p->alloc_start;
+        s->alloc.pos = p->alloc_start % s->alloc.size;
+    }
+    return DSI_E_OK;
+}
+
+int dsi_tx_commit(struct dsi_socket *s, struct dsi_packet *p)
+{
+    int r = usable(s, DSI_SENDER, p);
+    if (r) return r;
+    if (s->next == s->done || p->no != s->done) return DSI_E_ORDER;
+    if (p->nsg > s->max_sg) return DSI_E_INVAL;
+    for (uint32_t i = 0; i < p->nsg; i++)
+        if (!sg_in_bounds(p->sg[i].offset, p->sg[i].length, s->data_size)) return DSI_E_INVAL;
+    if (s->flags & DSI_F_STAMP) p->timestamp_ns = s->env.now(s->env.ctx);
+
+    uint32_t slot = s->done_slot;
+    struct dsi_desc *d = &s->desc[slot];
+    struct dsi_sg *g = &s->sg[(uint64_t)slot * s->max_sg];
+    ST(&d->nsg, p->nsg);
+    ST(&d->flags, p->flags & DSI_PF_USER_MASK);
+    ST(&d->no, p->no);
+    ST(&d->timestamp_ns, p->timestamp_ns);
+    ST(&d->expires_ns, p->expires_ns);
+    for (uint32_t i = 0; i < p->nsg; i++) {
+        ST(&g[i].offset, p->sg[i].offset);
+        ST(&g[i].length, p->sg[i].length);
+    }
+    if (s->alloc.on && p->no == s->next - 1) s->alloc.marks[slot] = s->alloc.head;
+
+    /* Release: the descriptor is visible before the slot turns FULL. */
+    uint32_t old = __atomic_exchange_n(&d->state, st_make(DSI_ST_FULL, p->no), __ATOMIC_ACQ_REL);
+    s->done++;
+    s->done_slot = slot_inc(s, slot);
+    ST(&s->hdr->committed, s->done);
+    if (old & DSI_ST_WAIT) wake(s, &d->state);
+    /* Only WAIT may have changed while the slot was ours. */
+    if (st_bare(old) != st_make(DSI_ST_EMPTY, p->no - s->num_packets)) return corrupt(s);
+    return DSI_E_OK;
+}
+
+int dsi_tx_alloc_init(struct dsi_socket *s, uint64_t offset, uint64_t size, uint64_t *marks,
+                      uint32_t nmarks)
+{
+    if (!s || s->role != DSI_SENDER || s->next != 0 || !marks || nmarks < s->num_packets)
+        return DSI_E_INVAL;
+    if (size == 0 || !sg_in_bounds(offset, size, s->data_size)) return DSI_E_INVAL;
+    s->alloc.base = offset;
+    s->alloc.size = size;
+    s->alloc.head = 0;
+    s->alloc.tail = 0;
+    s->alloc.pos = 0;
+    s->alloc.marks = marks;
+    s->alloc.on = true;
+    return DSI_E_OK;
+}
+
+int dsi_tx_alloc(struct dsi_socket *s, struct dsi_packet *p, uint64_t length, void **ptr)
+{
+    int r = usable(s, DSI_SENDER, p);
+    if (r) return r;
+    if (!s->alloc.on || !ptr || length == 0 || p->nsg >= s->max_sg) return DSI_E_INVAL;
+    /* Allocation is FIFO in packet order: only the newest packet allocates. */
+    if (s->next == s->done || p->no != s->next - 1) return DSI_E_ORDER;
+    if (length > s->alloc.size) return DSI_E_NOSPACE;
+
+    uint64_t size = s->alloc.size, skip;
+    for (;;) {
+        /* A block never wraps: skip the rest of the area if it is short. */
+        skip = size - s->alloc.pos < length ? size - s->alloc.pos : 0;
+        if (s->alloc.head + skip + length - s->alloc.tail <= size) break;
+        if (s->reclaim == s->done) {
+            /* Only packets we still hold use the area: waiting cannot help. */
+            r = DSI_E_NOSPACE;
+        } else {
+            r = tx_reclaim_oldest(s);
+            if (r == DSI_E_OK) continue;
+        }
+        if ((s->flags & DSI_F_NONBLOCK) && (r == DSI_E_AGAIN || r == DSI_E_NOSPACE)) {
+            dsi_tx_cancel(s, p);
+            return tx_drop(s);
+        }
+        return r;
+    }
+    if (skip) s->alloc.pos = 0;
+    uint64_t off = s->alloc.base + s->alloc.pos;
+    s->alloc.head += skip + length;
+    s->alloc.pos += length;
+    if (s->alloc.pos == size) s->alloc.pos = 0;
+    p->sg[p->nsg].offset = off;
+    p->sg[p->nsg].length = length;
+    p->nsg++;
+    *ptr = s->data + off;
+    return DSI_E_OK;
+}
+
+/* --------------------------------------------------------------- receiver */
+
+/* Copy and validate the descriptor of packet `next` (its slot is FULL). */
+static int rx_take(struct dsi_socket *s, struct dsi_packet *p)
+{
+    uint32_t slot = s->next_slot;
+    const struct dsi_desc *d = &s->desc[slot];
+    uint32_t nsg = LD(&d->nsg);
+    uint32_t flags = LD(&d->flags);
+    uint64_t no = LD(&d->no);
+    if (nsg > s->max_sg || no != s->next) return corrupt(s);
+    const struct dsi_sg *g = &s->sg[(uint64_t)slot * s->max_sg];
+    for (uint32_t i = 0; i < nsg; i++) {
+        uint64_t off = LD(&g[i].offset), len = LD(&g[i].length);
+        if (!sg_in_bounds(off, len, s->data_size)) return corrupt(s);
+        p->sg[i].offset = off;
+        p->sg[i].length = len;
+    }
+    p->no = no;
+    p->timestamp_ns = LD(&d->timestamp_ns);
+    p->expires_ns = LD(&d->expires_ns);
+    p->flags = flags & DSI_PF_USER_MASK;
+    p->nsg = nsg;
+    p->alloc_start = 0;
+    s->next++;
+    s->next_slot = slot_inc(s, slot);
+    return DSI_E_OK;
+}
+
+static int rx_release_oldest(struct dsi_socket *s)
+{
+    uint32_t *w = &s->desc[s->done_slot].state;
+    uint64_t no = s->done;
+    /* Release: our reads of the packet are done before the sender reuses it. */
+    uint32_t old = __atomic_exchange_n(w, st_make(DSI_ST_EMPTY, no), __ATOMIC_ACQ_REL);
+    s->done++;
+    s->done_slot = slot_inc(s, s->done_slot);
+    ST(&s->hdr->released, s->done);
+    if (old & DSI_ST_WAIT) wake(s, w);
+    if (st_bare(old) != st_make(DSI_ST_FULL, no)) return corrupt(s);
+    return DSI_E_OK;
+}
+
+/* An expired packet was just taken: count it, and skip it if it can be
+ * released now (DSI_E_AGAIN: look for the next packet). */
+static int rx_expired(struct dsi_socket *s, struct dsi_packet *p)
+{
+    s->expired++;
+    ST(&s->hdr->expired, s->expired);
+    if (!s->expired_flagged) {
+        s->expired_flagged = true;
+        __atomic_fetch_or(&s->hdr->events, DSI_EV_EXPIRED, __ATOMIC_RELAXED);
+    }
+    if (s->done != p->no) {
+        p->flags |= DSI_PF_EXPIRED; /* earlier packets held: caller releases */
+        return DSI_E_OK;
+    }
+    int r = rx_release_oldest(s);
+    return r ? r : DSI_E_AGAIN;
+}
+
+int dsi_rx_get(struct dsi_socket *s, struct dsi_packet *p)
+{
+    int r = usable(s, DSI_RECEIVER, p);
+    if (r) return r;
+    struct deadline d = {0, false};
+    uint32_t spin = s->spin;
+    bool eos = false;
+    for (;;) {
+        if (s->next - s->done == s->num_packets) return DSI_E_LIMIT;
+        uint32_t *w = &s->desc[s->next_slot].state;
+        uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+        if (st_bare(v) == st_make(DSI_ST_FULL, s->next)) {
+            r = rx_take(s, p);
+            if (r) return r;
+            if ((s->flags & DSI_F_DROP_EXPIRED) && p->expires_ns &&
+                s->env.now(s->env.ctx) >= p->expires_ns) {
+                r = rx_expired(s, p);
+                if (r == DSI_E_AGAIN) continue;
+            }
+            return r;
+        }
+        if (st_bare(v) != st_make(DSI_ST_EMPTY, s->next - s->num_packets)) return corrupt(s);
+        /* Empty. End of stream only if the slot is still empty after the
+         * flag was seen: the sender raises it after its last commit. */
+        if (eos) return DSI_E_EOS;
+        if (__atomic_load_n(&s->hdr->events, __ATOMIC_ACQUIRE) & DSI_EV_EOS) {
+            eos = true;
+            continue;
+        }
+        if (s->flags & DSI_F_NONBLOCK) return DSI_E_AGAIN;
+        if (spin) {
+            spin--;
+            cpu_relax();
+            continue;
+        }
+        r = block_on(s, w, v, DSI_EV_EOS, &d);
+        if (r) return r;
+    }
+}
+
+int dsi_rx_release(struct dsi_socket *s, struct dsi_packet *p)
+{
+    int r = usable(s, DSI_RECEIVER, p);
+    if (r) return r;
+    if (s->next == s->done || p->no != s->done) return DSI_E_ORDER;
+    return rx_release_oldest(s);
+}
+
+/* ------------------------------------------- jitter-constrained parameters */
+
+#define NS_PER_S 1000000000ull
+
+int dsi_params_ring_size(const struct dsi_stream_params *p, uint32_t *num_packets)
+{
+    if (!p || !num_packets || p->bandwidth == 0 || p->packet_size == 0) return DSI_E_INVAL;
+    /* R = ceil(bandwidth / packet_size) packets per second. */
+    uint64_t rate = p->bandwidth / p->packet_size + (p->bandwidth % p->packet_size != 0);
+    /* ceil(J * R / 1e9) with J = sec * 1e9 + ns, without a 128-bit product:
+     * sec * R + ceil(ns * R / 1e9). An overflow in either term means a
+     * result far above DSI_MAX_PACKETS (ns * R >= 2^64 gives >= 1.8e10). */
+    uint64_t sec = p->jitter_ns / NS_PER_S, ns = p->jitter_ns % NS_PER_S;
+    uint64_t whole, frac, extra, n;
+    if (__builtin_mul_overflow(sec, rate, &whole)) return DSI_E_RANGE;
+    if (__builtin_mul_overflow(ns, rate, &frac)) return DSI_E_RANGE;
+    frac = frac / NS_PER_S + (frac % NS_PER_S != 0);
+    if (__builtin_add_overflow(whole, frac, &extra)) return DSI_E_RANGE;
+    if (__builtin_add_overflow(extra, 2, &n)) return DSI_E_RANGE;
+    if (n > DSI_MAX_PACKETS) return DSI_E_RANGE;
+    *num_packets = (uint32_t)n;
+    return DSI_E_OK;
+}
+
+int dsi_params_data_size(const struct dsi_stream_params *p, uint32_t num_packets,
+                         uint64_t *bytes)
+{
+    if (!p || !bytes || p->packet_size == 0 || num_packets == 0) return DSI_E_INVAL;
+    /* One packet more than the ring: the allocator may skip up to one
+     * packet's worth at the end of the area (see README.md). */
+    uint64_t b;
+    if (__builtin_mul_overflow((uint64_t)num_packets + 1, p->packet_size, &b)) return DSI_E_RANGE;
+    *bytes = b;
+    return DSI_E_OK;
+}
