@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# make bench-latency: the cyclictest-equivalent on our kernel (idle and under
+# load), the interrupts-off time against unmap size, and the Linux baseline
+# (bench/latency/linux.sh: Debian's PREEMPT_RT and generic kernels running
+# rt-tests' cyclictest on the same reference machine). Prints the BENCH
+# lines, writes bench/results/latency.csv, irqoff.csv and latency.png.
+# LATENCY_SKIP_LINUX=1 skips the Linux boots (they take minutes).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+results=bench/results
+mkdir -p "$results" "$BUILD/logs"
+log=$BUILD/logs/bench-latency.log
+
+tools/boot.sh "$BUILD" bench/latency/latency.scenario </dev/null >"$log" 2>&1 || {
+    echo "bench latency: our run failed (log: $log)" >&2
+    tail -5 "$log" >&2
+    exit 1
+}
+tr -d '\r' <"$log" >"$log.clean"
+grep '^BENCH ' "$log.clean"
+
+# One row per system and load; Linux rows come from linux.sh's CSV.
+{
+    echo "system,load,min_us,avg_us,max_us"
+    sed -n 's/^BENCH latency system=\([^ ]*\) load=\([^ ]*\) min_us=\([^ ]*\) avg_us=\([^ ]*\) max_us=\([^ ]*\)$/\1,\2,\3,\4,\5/p' "$log.clean"
+} >"$results/latency.csv"
+{
+    echo "size_kib,duration_us,irqoff_ns"
+    sed -n 's/^UNMAP size_kib=\([0-9]*\) duration_us=\([0-9]*\) irqoff_ns=\([0-9]*\)$/\1,\2,\3/p' "$log.clean"
+} >"$results/irqoff.csv"
+for load in idle load; do
+    awk -v l="$load" '$1 == "HIST" && $2 == "ours" && $3 == l { print $4, $5 }' "$log.clean" \
+        >"$results/latency-ours-$load.hist"
+done
+max_irqoff=$(sed -n 's/^BENCH irqoff load=load max_us=\([^ ]*\)$/\1/p' "$log.clean")
+echo "BENCH irqoff max_us=$max_irqoff"
+
+if [[ ${LATENCY_SKIP_LINUX:-0} != 1 ]]; then
+    bench/latency/linux.sh
+    tail -n +2 "$results/latency-linux.csv" >>"$results/latency.csv"
+fi
+
+# The comparison plot: latency histograms (log scale), one curve per run.
+if command -v gnuplot >/dev/null || tools/deps.sh bench; then
+    plots=()
+    for f in "$results"/latency-ours-*.hist "$results"/latency-linux-*.hist; do
+        [[ -s $f ]] || continue
+        name=$(basename "$f" .hist)
+        name=${name#latency-}
+        name=${name#linux-} # latency-linux-<system>-<load>: the system says linux already
+        plots+=("'$f' using 1:2 with histeps lw 2 title '$name'")
+    done
+    if ((${#plots[@]})); then
+        gnuplot <<GP
+set terminal png size 1000,600
+set output '$results/latency.png'
+set title 'Scheduling latency on the reference machine (1 ms period, 2000 loops)'
+set xlabel 'latency (us)'
+set ylabel 'samples'
+set logscale y
+set xrange [0:100]
+plot $(IFS=,; echo "${plots[*]}")
+GP
+        echo "bench latency: plot in $results/latency.png"
+    fi
+fi
