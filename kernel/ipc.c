@@ -9,53 +9,29 @@
 #include "sched.h"
 #include "task.h"
 #include "thread.h"
+#include "thread_queue.h"
 
-/* --- wait lists (circular, through q_next/q_prev) --- */
+/* --- wait lists (thread_queue.h) --- */
 
-static void wl_add(struct thread **head, struct thread *t)
-{
-    if (!*head) {
-        *head = t->q_next = t->q_prev = t;
-    } else {
-        t->q_next = *head;
-        t->q_prev = (*head)->q_prev;
-        (*head)->q_prev->q_next = t;
-        (*head)->q_prev = t;
-    }
-    t->queued = true;
-}
+static void wl_add(struct thread **head, struct thread *t) { tq_add_tail(head, t); }
 
 /* Senders wait in priority order, FIFO within a priority. */
 static void wl_add_by_prio(struct thread **head, struct thread *t)
 {
     struct thread *h = *head;
     if (!h || h->prio < t->prio) {
-        wl_add(head, t);
-        if (h && h->prio < t->prio) *head = t;
+        tq_add_tail(head, t);
+        if (h) *head = t;
         return;
     }
     struct thread *p = h->q_next;
     while (p != h && p->prio >= t->prio) p = p->q_next;
-    /* insert before p (p == h: at the tail) */
-    t->q_next = p;
-    t->q_prev = p->q_prev;
-    p->q_prev->q_next = t;
-    p->q_prev = t;
-    t->queued = true;
+    tq_insert_before(p, t); /* p == h: at the tail */
 }
 
 static void wl_remove(struct thread **head, struct thread *t)
 {
-    if (!t->queued) return;
-    if (t->q_next == t) {
-        *head = NULL;
-    } else {
-        t->q_prev->q_next = t->q_next;
-        t->q_next->q_prev = t->q_prev;
-        if (*head == t) *head = t->q_next;
-    }
-    t->q_next = t->q_prev = NULL;
-    t->queued = false;
+    if (t->queued) tq_remove(head, t);
 }
 
 /* Take t out of whatever IPC wait it is in, without waking it. */

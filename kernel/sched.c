@@ -13,6 +13,7 @@
 #include "stats.h"
 #include "task.h"
 #include "thread.h"
+#include "thread_queue.h"
 
 struct thread *current;
 struct kernel_stats stats;
@@ -56,30 +57,6 @@ uint64_t clock_deadline(uint64_t timeout_ns)
     return timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
 }
 
-static void list_insert_tail(struct thread **head, struct thread *t)
-{
-    if (!*head) {
-        *head = t->q_next = t->q_prev = t;
-    } else {
-        t->q_next = *head;
-        t->q_prev = (*head)->q_prev;
-        (*head)->q_prev->q_next = t;
-        (*head)->q_prev = t;
-    }
-}
-
-static void list_remove(struct thread **head, struct thread *t)
-{
-    if (t->q_next == t) {
-        *head = NULL;
-    } else {
-        t->q_prev->q_next = t->q_next;
-        t->q_next->q_prev = t->q_prev;
-        if (*head == t) *head = t->q_next;
-    }
-    t->q_next = t->q_prev = NULL;
-}
-
 static unsigned ready_words; /* bit w: ready_bits[w] != 0 */
 
 static int highest_ready(void)
@@ -93,8 +70,7 @@ void sched_ready(struct thread *t)
 {
     if (t->queued) return;
     t->state = TS_READY;
-    t->queued = true;
-    list_insert_tail(&ready[t->prio], t);
+    tq_add_tail(&ready[t->prio], t);
     if (t->preempted) {
         ready[t->prio] = t; /* back to the head */
         t->preempted = false;
@@ -107,8 +83,7 @@ void sched_ready(struct thread *t)
 void sched_unready(struct thread *t)
 {
     if (t->state != TS_READY || !t->queued) return;
-    list_remove(&ready[t->prio], t);
-    t->queued = false;
+    tq_remove(&ready[t->prio], t);
     if (!ready[t->prio]) {
         ready_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
         if (!ready_bits[t->prio / 64]) ready_words &= ~(1u << (t->prio / 64));
