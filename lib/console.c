@@ -131,3 +131,7 @@ const char *sys_error_name(int64_t err)
     if (err < 0 || err >= (int64_t)(sizeof names / sizeof names[0])) return "?";
     return names[err];
 }
+
+uint64_t clock_mult;
+
+uint64_t clock_mult_init(void) { return clock_mult = (1000000ull << 32) / kip()->tsc_khz; }

@@ -125,6 +125,16 @@ static void run(const char *load, abi_cap_t sched_thread)
                       ABI_EXREGS_HALT | ABI_EXREGS_SET_IP | ABI_EXREGS_SET_SP | ABI_EXREGS_START);
     while (!measured) sleep_ns(10 * MS);
     sys_rt_control(ABI_CAP_SCHED_CONTROL, ABI_RT_DISABLE, sched_thread, 0, 0);
+    /* The job trace must show every job on time (the thread does almost nothing). */
+    static struct abi_rt_job_record recs[64];
+    uint64_t jobs = 0, missed = 0, lost = 0;
+    for (;;) {
+        struct sys_ret r = sys_rt_control(ABI_CAP_SCHED_CONTROL, ABI_RT_TRACE_READ, (uint64_t)recs, 64, 0);
+        lost += r.v1;
+        if (r.err || !r.v0) break;
+        for (unsigned i = 0; i < r.v0; i++) jobs++, missed += recs[i].missed;
+    }
+    printf("# %s: %lu job records read (%lu overwritten before reading), %lu missed deadlines\n", load, jobs, lost, missed);
     report(load);
     printf("BENCH irqoff load=%s max_us=%lu.%02lu\n", load, stat(ABI_STAT_IRQOFF_MAX_NS) / US,
            stat(ABI_STAT_IRQOFF_MAX_NS) % US / 10);

@@ -81,7 +81,8 @@ enum abi_rt_op {
     ABI_RT_DISABLE = 2,    /* a0 = thread slot (CTRL) */
     ABI_RT_PREEMPTER = 3,  /* a0 = monitored thread slot (CTRL), a1 = preempter thread slot (SEND) or 0,
                               a2 = label the preempter sees */
-    ABI_RT_TRACE_READ = 4, /* a0 = pointer to struct abi_rt_job_record[], a1 = capacity -> count, lost */
+    ABI_RT_TRACE_READ = 4, /* a0 = pointer to struct abi_rt_job_record[], a1 = capacity -> count, lost;
+                              may return fewer than are queued: read until the count is 0 */
 };
 
 /* factory_create: a0/a1 per type */

@@ -86,7 +86,16 @@ static inline uint64_t rdtsc(void)
 }
 
 /* Nanoseconds since boot from the KIP's clock. */
-static inline uint64_t now_ns(void) { return (uint64_t)(((unsigned __int128)rdtsc() * 1000000u) / kip()->tsc_khz); }
+/* Nanoseconds since boot from the KIP's clock: one multiplication with a
+ * factor computed once, as the kernel does (a 128-bit division per call
+ * would cost more than what real-time code usually measures). */
+extern uint64_t clock_mult; /* ns = tsc * clock_mult >> 32; 0 until first use */
+uint64_t clock_mult_init(void);
+static inline uint64_t now_ns(void)
+{
+    uint64_t m = clock_mult ? clock_mult : clock_mult_init();
+    return (uint64_t)(((unsigned __int128)rdtsc() * m) >> 32);
+}
 
 const char *sys_error_name(int64_t err);
 
