@@ -33,6 +33,10 @@ for load in idle load; do
     awk -v l="$load" '$1 == "HIST" && $2 == "ours" && $3 == l { print $4, $5 }' "$log.clean" \
         >"$results/latency-ours-$load.hist"
 done
+# Per-job records of our runs (the kernel keeps the last 512 of each run).
+tools/rt-jobs-csv.sh "$log.clean" >"$results/latency-jobs.csv"
+echo "bench latency: $(($(wc -l <"$results/latency-jobs.csv") - 1)) job records in $results/latency-jobs.csv," \
+    "$(awk -F, 'NR > 1 && $7 == 1' "$results/latency-jobs.csv" | wc -l) with a missed deadline"
 max_irqoff=$(sed -n 's/^BENCH irqoff load=load max_us=\([^ ]*\)$/\1/p' "$log.clean")
 echo "BENCH irqoff max_us=$max_irqoff"
 
