@@ -317,7 +317,7 @@ bool ipc_fastpath(struct trap_frame *f)
     unsigned words = ABI_TAG_WORDS(tag);
     /* Real-time threads take the general path: their time must be charged
      * before anyone else gets the CPU. */
-    if ((tag & 0xff00) || words > ABI_MR_COUNT || f->r8 != ABI_TIMEOUT_NEVER || self->rt_on) return false;
+    if ((tag & 0xff00) || words > ABI_MR_COUNT || f->r8 != ABI_TIMEOUT_NEVER || self->sched_hooks) return false;
     struct thread *dst;
     uint64_t label = 0;
     if (flags == ABI_IPC_OP_CALL) {
@@ -339,7 +339,8 @@ bool ipc_fastpath(struct trap_frame *f)
     } else {
         return false;
     }
-    if (dst->timeout_armed || !sched_may_handoff(dst)) return false;
+    /* A group member may have to stay off the CPU: general path. */
+    if (dst->timeout_armed || dst->sched_hooks || !sched_may_handoff(dst)) return false;
 
     const uint64_t *src = self->msg;
     uint64_t *out = dst->msg;

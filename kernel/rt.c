@@ -76,7 +76,13 @@ static void ev_update(struct thread *t)
     *p = t;
 }
 
-uint64_t rt_next_deadline(void) { return events ? events->rt_event_ns : ~0ull; }
+static uint64_t group_deadline = ~0ull; /* the earliest group event */
+
+uint64_t rt_next_deadline(void)
+{
+    uint64_t e = events ? events->rt_event_ns : ~0ull;
+    return e < group_deadline ? e : group_deadline;
+}
 
 /* --- notifications ------------------------------------------------------ */
 
@@ -111,6 +117,81 @@ int rt_deliver_pending(struct thread *p)
     return 0;
 }
 
+/* --- best-effort groups ------------------------------------------------ */
+
+/* Group 0 means "none"; groups 1..RT_GROUPS-1 can be capped. All threads of
+ * a group together get at most its budget per period (rt_group in
+ * rt-sched); while the budget is used up they are TS_THROTTLED. */
+#define RT_GROUPS ABI_RT_GROUPS
+static struct rt_group groups[RT_GROUPS];
+static struct thread *members[RT_GROUPS];
+
+static void group_deadline_update(void)
+{
+    group_deadline = ~0ull;
+    for (unsigned g = 1; g < RT_GROUPS; g++) {
+        if (!groups[g].enabled) continue;
+        uint64_t e = rt_group_next_event(&groups[g]);
+        if (e < group_deadline) group_deadline = e;
+    }
+    timer_reprogram();
+}
+
+int rt_group_throttles(struct thread *t)
+{
+    struct rt_group *g = &groups[t->group];
+    if (!g->enabled || !rt_group_exhausted(g)) return 0;
+    t->state = TS_THROTTLED;
+    return 1;
+}
+
+/* Apply a group's state to its members. */
+static void group_sync(unsigned gi)
+{
+    bool out = groups[gi].enabled && rt_group_exhausted(&groups[gi]);
+    for (struct thread *t = members[gi]; t; t = t->group_next) {
+        if (out && t->state == TS_READY) {
+            sched_unready(t);
+            t->state = TS_THROTTLED;
+        } else if (out && t->state == TS_RUNNING) {
+            t->state = TS_THROTTLED; /* leaves the CPU at the kernel exit */
+            need_resched = true;
+        } else if (!out && t->state == TS_THROTTLED) {
+            sched_ready(t);
+        }
+    }
+    group_deadline_update();
+}
+
+static void group_leave(struct thread *t)
+{
+    unsigned gi = t->group;
+    if (!gi) return;
+    if (t == current && groups[gi].enabled) rt_group_stop_running(&groups[gi], clock_now_ns());
+    for (struct thread **q = &members[gi]; *q; q = &(*q)->group_next)
+        if (*q == t) {
+            *q = t->group_next;
+            break;
+        }
+    t->group = 0;
+    t->group_next = NULL;
+    t->sched_hooks &= (uint8_t)~THREAD_HOOK_GROUP;
+    if (t->state == TS_THROTTLED) sched_ready(t);
+    group_deadline_update();
+}
+
+static void group_join(struct thread *t, unsigned gi)
+{
+    group_leave(t);
+    if (!gi) return;
+    t->group = (uint8_t)gi;
+    t->group_next = members[gi];
+    members[gi] = t;
+    t->sched_hooks |= THREAD_HOOK_GROUP;
+    if (t == current && groups[gi].enabled) rt_group_start_running(&groups[gi], clock_now_ns());
+    group_sync(gi);
+}
+
 /* --- applying the core's view ------------------------------------------- */
 
 static void sync(struct thread *t)
@@ -134,22 +215,40 @@ static void sync(struct thread *t)
 
 __attribute__((noinline, cold)) void rt_leave_cpu(struct thread *t, uint64_t now)
 {
-    rt_stop_running(&t->rt, now);
-    sync(t);
+    if (t->rt_on) {
+        rt_stop_running(&t->rt, now);
+        sync(t);
+    }
+    if (t->group && groups[t->group].enabled) {
+        rt_group_stop_running(&groups[t->group], now);
+        group_sync(t->group);
+    }
 }
 
 __attribute__((noinline, cold)) void rt_enter_cpu(struct thread *t, uint64_t now)
 {
     /* No rescheduling from here: anything that became due is also due for
      * the timer, whose interrupt follows at once and decides properly. */
-    rt_start_running(&t->rt, now);
-    t->prio = rt_priority(&t->rt);
-    ev_update(t);
+    if (t->rt_on) {
+        rt_start_running(&t->rt, now);
+        t->prio = rt_priority(&t->rt);
+        ev_update(t);
+    }
+    if (t->group && groups[t->group].enabled) {
+        rt_group_start_running(&groups[t->group], now);
+        group_deadline_update();
+    }
     timer_reprogram();
 }
 
 void rt_timer_due(uint64_t now)
 {
+    if (group_deadline <= now)
+        for (unsigned g = 1; g < RT_GROUPS; g++)
+            if (groups[g].enabled && rt_group_next_event(&groups[g]) <= now) {
+                rt_group_timer(&groups[g], now);
+                group_sync(g);
+            }
     while (events && events->rt_event_ns <= now) {
         struct thread *t = events;
         ev_remove(t);
@@ -179,6 +278,7 @@ static void unlink_monitored(struct thread *t)
 void rt_thread_forget(struct thread *t)
 {
     ev_remove(t);
+    group_leave(t);
     unlink_monitored(t);
     while (t->monitored) unlink_monitored(t->monitored);
 }
@@ -211,8 +311,31 @@ void sys_rt_control(struct trap_frame *f)
         trace_lost = 0;
         goto out;
     }
+    if (op == ABI_RT_GROUP_CONFIGURE) {
+        if (a0 == 0 || a0 >= RT_GROUPS) {
+            err = ABI_E_INVALID_ARG;
+            goto out;
+        }
+        struct rt_group *g = &groups[a0];
+        uint64_t now = clock_now_ns();
+        bool running = current->group == a0 && g->enabled;
+        if (running) rt_group_stop_running(g, now);
+        if (a1 == 0) {
+            rt_group_disable(g);
+        } else {
+            err = rt_group_configure(g, a1, a2, now);
+            if (!err && current->group == a0) rt_group_start_running(g, now);
+        }
+        group_sync((unsigned)a0);
+        goto out;
+    }
     struct thread *t = thread_from_cap(a0, ABI_R_CTRL, &err);
     if (!t) goto out;
+    if (op == ABI_RT_GROUP_JOIN) {
+        if (a1 >= RT_GROUPS) err = ABI_E_INVALID_ARG;
+        else group_join(t, (unsigned)a1);
+        goto out;
+    }
     uint64_t now = clock_now_ns();
     switch (op) {
     case ABI_RT_CONFIGURE: {
@@ -229,6 +352,7 @@ void sys_rt_control(struct trap_frame *f)
         if (err) break;
         if (!t->rt_on) t->base_prio = t->prio;
         t->rt_on = true;
+        t->sched_hooks |= THREAD_HOOK_RT;
         sync(t);
         break;
     }
@@ -236,6 +360,7 @@ void sys_rt_control(struct trap_frame *f)
         if (!t->rt_on) break;
         rt_disable(&t->rt, now);
         t->rt_on = false;
+        t->sched_hooks &= (uint8_t)~THREAD_HOOK_RT;
         if (t->state == TS_RT_WAIT) sched_ready(t);
         sched_set_prio(t, t->base_prio);
         sync(t);

@@ -24,6 +24,9 @@ void rt_enter_cpu(struct thread *t, uint64_t now);
 uint64_t rt_next_deadline(void);
 /* The timer fired: process every thread whose event is due. */
 void rt_timer_due(uint64_t now);
+/* t's best-effort group has no budget left: t is throttled (TS_THROTTLED,
+ * released at the replenishment) instead of queued. True if so. */
+int rt_group_throttles(struct thread *t);
 /* A message is being sent to t (minimal inter-release releases). */
 void rt_message(struct thread *t);
 /* t receives openly: hand it one pending notification; true if it got one. */

@@ -69,6 +69,8 @@ static int highest_ready(void)
 void sched_ready(struct thread *t)
 {
     if (t->queued) return;
+    /* A member of an exhausted best-effort group waits for its budget. */
+    if (__builtin_expect(t->group, 0) && rt_group_throttles(t)) return;
     t->state = TS_READY;
     tq_add_tail(&ready[t->prio], t);
     if (t->preempted) {
@@ -117,7 +119,7 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *next)
         arch_set_gs_base(next->gs_base);
     }
     arch_set_kernel_stack((uint64_t)next->kstack + KSTACK_SIZE);
-    if (__builtin_expect(next->rt_on, 0)) rt_enter_cpu(next, clock_now_ns());
+    if (__builtin_expect(next->sched_hooks, 0)) rt_enter_cpu(next, clock_now_ns());
     /* Before the switch: a new thread leaves through its trampoline, not
      * through here. Nothing to do when no timeout is pending and the time
      * slice does not matter (nobody else at this priority); a slice end
@@ -130,7 +132,7 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *next)
 void schedule(void)
 {
     struct thread *prev = current;
-    if (prev->rt_on) rt_leave_cpu(prev, clock_now_ns());
+    if (prev->sched_hooks) rt_leave_cpu(prev, clock_now_ns());
     need_resched = false;
     if (prev->state == TS_RUNNING && prev != idle_thread) {
         prev->preempted = clock_now_ns() < prev->slice_end_ns;
@@ -148,7 +150,7 @@ void schedule(void)
         switch_to(next);
     } else {
         next->state = TS_RUNNING;
-        if (next->rt_on) rt_enter_cpu(next, clock_now_ns());
+        if (next->sched_hooks) rt_enter_cpu(next, clock_now_ns());
         timer_reprogram();
     }
 }
@@ -159,7 +161,7 @@ void sched_switch_direct(struct thread *t) { switch_to(t); }
 
 void sched_handoff(struct thread *t)
 {
-    if (current->rt_on) {
+    if (current->sched_hooks) {
         /* Charge it and let what that wakes compete, before deciding. */
         rt_leave_cpu(current, clock_now_ns());
         need_resched = false;

@@ -28,7 +28,11 @@ enum thread_state {
     TS_SEND,        /* blocked sending to `partner` */
     TS_RECV,        /* blocked receiving; partner NULL = open */
     TS_RT_WAIT,     /* real-time thread after next_period, until its next release */
+    TS_THROTTLED,   /* member of a best-effort group whose budget is used up */
 };
+
+#define THREAD_HOOK_RT 0x1u
+#define THREAD_HOOK_GROUP 0x2u
 
 #define KSTACK_ORDER 1
 #define KSTACK_SIZE (4096u << KSTACK_ORDER)
@@ -80,7 +84,10 @@ struct thread {
     uint64_t fs_base, gs_base;
 
     /* real-time scheduling (rt.c) */
+    uint8_t sched_hooks;       /* THREAD_HOOK_*: rt.c must see it enter and leave the CPU */
     bool rt_on;                /* driven by rt-sched: prio follows rt_priority() */
+    uint8_t group;             /* best-effort group (rt.c), 0: none */
+    struct thread *group_next; /* members of the same group */
     uint8_t base_prio;         /* the priority to return to when real time ends */
     bool rt_event_armed;
     uint64_t rt_event_ns;      /* next rt-sched event, in the sorted rt event list */

@@ -75,6 +75,10 @@ enum abi_stat {
     ABI_STAT_IRQOFF_RESET = 5,    /* reset the maximum; returns the old value */
 };
 
+/* Best-effort groups: all threads of a group together get at most the
+ * group's budget of CPU time per period (the Linux partition's cap). */
+#define ABI_RT_GROUPS 8u
+
 /* rt_control ops (on the SCHED_CONTROL capability, which needs CTRL) */
 enum abi_rt_op {
     ABI_RT_CONFIGURE = 1,  /* a0 = thread slot (CTRL), a1 = pointer to struct abi_rt_params */
@@ -83,6 +87,8 @@ enum abi_rt_op {
                               a2 = label the preempter sees */
     ABI_RT_TRACE_READ = 4, /* a0 = pointer to struct abi_rt_job_record[], a1 = capacity -> count, lost;
                               may return fewer than are queued: read until the count is 0 */
+    ABI_RT_GROUP_CONFIGURE = 5, /* a0 = group 1..ABI_RT_GROUPS-1, a1 = budget ns (0: no cap), a2 = period ns */
+    ABI_RT_GROUP_JOIN = 6,      /* a0 = thread slot (CTRL), a1 = group (0: leave) */
 };
 
 /* factory_create: a0/a1 per type */
