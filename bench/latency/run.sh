@@ -53,7 +53,7 @@ if command -v gnuplot >/dev/null || tools/deps.sh bench; then
         name=$(basename "$f" .hist)
         name=${name#latency-}
         name=${name#linux-} # latency-linux-<system>-<load>: the system says linux already
-        plots+=("'$f' using 1:2 with histeps lw 2 title '$name'")
+        plots+=("'$f' using 1:2 with linespoints lw 2 pt 7 ps 0.6 title '$name'")
     done
     if ((${#plots[@]})); then
         gnuplot <<GP
