@@ -28,6 +28,12 @@ int64_t child_task(struct child *c, unsigned cap_slots)
 
 int64_t child_thread(struct child *c, void (*fn)(uint64_t), uint64_t arg, uint64_t stack_top, unsigned prio)
 {
+    int64_t err = child_thread_prepare(c, fn, arg, stack_top, prio);
+    return err ? err : sys_thread_exregs(c->thread, 0, 0, ABI_EXREGS_START).err;
+}
+
+int64_t child_thread_prepare(struct child *c, void (*fn)(uint64_t), uint64_t arg, uint64_t stack_top, unsigned prio)
+{
     abi_cap_t th = cap_alloc();
     struct sys_ret r = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_THREAD, th, 0, 0);
     if (r.err) return r.err;
@@ -51,9 +57,7 @@ int64_t child_thread(struct child *c, void (*fn)(uint64_t), uint64_t arg, uint64
     uint64_t *sp = (uint64_t *)(stack_top & ~0xfull);
     *--sp = arg;
     *--sp = (uint64_t)fn;
-    r = sys_thread_exregs(th, (uint64_t)thread_entry, (uint64_t)sp,
-                          ABI_EXREGS_SET_IP | ABI_EXREGS_SET_SP | ABI_EXREGS_START);
-    return r.err;
+    return sys_thread_exregs(th, (uint64_t)thread_entry, (uint64_t)sp, ABI_EXREGS_SET_IP | ABI_EXREGS_SET_SP).err;
 }
 
 _Noreturn void thread_exit(void)

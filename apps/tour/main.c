@@ -121,15 +121,9 @@ int main(void)
     sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_GATE, eg, emulator_thread, 1);
     sys_cap_copy(w.task, pg, 10, ABI_R_SEND);
     sys_cap_copy(w.task, eg, 11, ABI_R_SEND);
-    abi_cap_t wt = cap_alloc();
-    sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_THREAD, wt, 0, 0);
-    sys_thread_bind(wt, w.task, ABI_ROOT_UTCB_ADDR);
-    sys_thread_config(wt, 10, 11);
-    uint64_t *sp = (uint64_t *)(stacks[3] + 16384);
-    *--sp = 0;
-    *--sp = (uint64_t)worker;
-    extern char thread_entry[];
-    sys_thread_exregs(wt, (uint64_t)thread_entry, (uint64_t)sp, ABI_EXREGS_SET_IP | ABI_EXREGS_SET_SP | ABI_EXREGS_START);
+    child_thread_prepare(&w, worker, 0, (uint64_t)(stacks[3] + 16384), 100);
+    sys_thread_config(w.thread, 10, 11); /* pager and exception handler: the gates copied above */
+    sys_thread_exregs(w.thread, 0, 0, ABI_EXREGS_START);
     while (!worker_done) sleep_ns(1000000);
     uint64_t want = 0;
     for (uint64_t a = 0x50000000; a < 0x50000000 + 16 * 4096; a += 4096) want += a;

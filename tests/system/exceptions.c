@@ -271,19 +271,7 @@ static uint8_t stacks[6][16384] __attribute__((aligned(16)));
 
 static int64_t thread_prepare(struct child *c, void (*fn)(uint64_t), uint64_t arg, uint8_t *stack, size_t size)
 {
-    abi_cap_t th = cap_alloc();
-    struct sys_ret r = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_THREAD, th, 0, 0);
-    if (!r.err) r = sys_thread_bind(th, c->task, c->utcb);
-    if (r.err) return r.err;
-    c->utcb += 4096;
-    if (!c->thread) r = sys_cap_copy(c->task, th, ABI_CAP_SELF_THREAD, ABI_R_ALL);
-    c->thread = th;
-    if (!r.err) r = sys_thread_sched(th, PRIO_CHILD, 0);
-    if (r.err) return r.err;
-    uint64_t *sp = (uint64_t *)((uint64_t)(stack + size) & ~0xfull);
-    *--sp = arg;
-    *--sp = (uint64_t)fn;
-    return sys_thread_exregs(th, (uint64_t)thread_entry, (uint64_t)sp, ABI_EXREGS_SET_IP | ABI_EXREGS_SET_SP).err;
+    return child_thread_prepare(c, fn, arg, (uint64_t)(stack + size), PRIO_CHILD);
 }
 
 /* A child task running fn in a thread whose exception handler is a gate to

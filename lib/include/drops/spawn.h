@@ -24,6 +24,10 @@ int64_t child_task(struct child *c, unsigned cap_slots);
 /* Start fn(arg) in a new thread of task c (or of our own task when c->task is
  * ABI_CAP_SELF_TASK) with the given priority; `stack_top` in that space. */
 int64_t child_thread(struct child *c, void (*fn)(uint64_t), uint64_t arg, uint64_t stack_top, unsigned prio);
+/* The same, but not started yet (c->thread names it), so that it can be
+ * configured first (pager, exception handler, reservations); start it with
+ * sys_thread_exregs(c->thread, 0, 0, ABI_EXREGS_START). */
+int64_t child_thread_prepare(struct child *c, void (*fn)(uint64_t), uint64_t arg, uint64_t stack_top, unsigned prio);
 /* Stop the calling thread for good. */
 _Noreturn void thread_exit(void);
 
