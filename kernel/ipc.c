@@ -339,8 +339,9 @@ bool ipc_fastpath(struct trap_frame *f)
     } else {
         return false;
     }
-    /* A group member may have to stay off the CPU: general path. */
-    if (dst->timeout_armed || dst->sched_hooks || !sched_may_handoff(dst)) return false;
+    /* A timeout to cancel, or a group member that may have to stay off the
+     * CPU: general path. */
+    if (dst->sched_hooks || !sched_may_handoff(dst)) return false;
 
     const uint64_t *src = self->msg;
     uint64_t *out = dst->msg;

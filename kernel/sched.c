@@ -119,7 +119,7 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *next)
         arch_set_gs_base(next->gs_base);
     }
     arch_set_kernel_stack((uint64_t)next->kstack + KSTACK_SIZE);
-    if (__builtin_expect(next->sched_hooks, 0)) rt_enter_cpu(next, clock_now_ns());
+    if (__builtin_expect(next->sched_hooks & THREAD_HOOKS_CPU, 0)) rt_enter_cpu(next, clock_now_ns());
     /* Before the switch: a new thread leaves through its trampoline, not
      * through here. Nothing to do when no timeout is pending and the time
      * slice does not matter (nobody else at this priority); a slice end
@@ -132,7 +132,7 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *next)
 void schedule(void)
 {
     struct thread *prev = current;
-    if (prev->sched_hooks) rt_leave_cpu(prev, clock_now_ns());
+    if (prev->sched_hooks & THREAD_HOOKS_CPU) rt_leave_cpu(prev, clock_now_ns());
     need_resched = false;
     if (prev->state == TS_RUNNING && prev != idle_thread) {
         prev->preempted = clock_now_ns() < prev->slice_end_ns;
@@ -150,7 +150,7 @@ void schedule(void)
         switch_to(next);
     } else {
         next->state = TS_RUNNING;
-        if (next->sched_hooks) rt_enter_cpu(next, clock_now_ns());
+        if (next->sched_hooks & THREAD_HOOKS_CPU) rt_enter_cpu(next, clock_now_ns());
         timer_reprogram();
     }
 }
@@ -161,7 +161,7 @@ void sched_switch_direct(struct thread *t) { switch_to(t); }
 
 void sched_handoff(struct thread *t)
 {
-    if (current->sched_hooks) {
+    if (current->sched_hooks & THREAD_HOOKS_CPU) {
         /* Charge it and let what that wakes compete, before deciding. */
         rt_leave_cpu(current, clock_now_ns());
         need_resched = false;
@@ -200,10 +200,10 @@ void sched_set_prio(struct thread *t, uint8_t prio)
 /* Timeouts: a sorted circular list; the earliest is the head. */
 void timeout_arm(struct thread *t, uint64_t deadline_ns)
 {
-    if (t->timeout_armed) timeout_cancel(t);
+    if (t->sched_hooks & THREAD_HOOK_TIMEOUT) timeout_cancel(t);
     if (deadline_ns == ~0ull) return;
     t->wakeup_ns = deadline_ns;
-    t->timeout_armed = true;
+    t->sched_hooks |= THREAD_HOOK_TIMEOUT;
     if (!timeouts) {
         timeouts = t->to_next = t->to_prev = t;
         return;
@@ -223,8 +223,8 @@ void timeout_arm(struct thread *t, uint64_t deadline_ns)
 
 void timeout_cancel(struct thread *t)
 {
-    if (!t->timeout_armed) return;
-    t->timeout_armed = false;
+    if (!(t->sched_hooks & THREAD_HOOK_TIMEOUT)) return;
+    t->sched_hooks &= (uint8_t)~THREAD_HOOK_TIMEOUT;
     if (t->to_next == t) {
         timeouts = NULL;
     } else {

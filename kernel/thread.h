@@ -31,8 +31,12 @@ enum thread_state {
     TS_THROTTLED,   /* member of a best-effort group whose budget is used up */
 };
 
-#define THREAD_HOOK_RT 0x1u
-#define THREAD_HOOK_GROUP 0x2u
+/* Bits of thread.sched_hooks: anything that keeps a thread off the IPC fast
+ * path, tested there with one compare. */
+#define THREAD_HOOK_RT 0x1u      /* rt.c must see it enter and leave the CPU */
+#define THREAD_HOOK_GROUP 0x2u   /* ... and so must its best-effort group */
+#define THREAD_HOOK_TIMEOUT 0x4u /* an IPC timeout is armed (sched.c) */
+#define THREAD_HOOKS_CPU (THREAD_HOOK_RT | THREAD_HOOK_GROUP)
 
 #define KSTACK_ORDER 1
 #define KSTACK_SIZE (4096u << KSTACK_ORDER)
@@ -73,7 +77,6 @@ struct thread {
 
     /* timeouts */
     uint64_t wakeup_ns;
-    bool timeout_armed;
     struct thread *to_next, *to_prev;
 
     /* configuration */
@@ -84,7 +87,7 @@ struct thread {
     uint64_t fs_base, gs_base;
 
     /* real-time scheduling (rt.c) */
-    uint8_t sched_hooks;       /* THREAD_HOOK_*: rt.c must see it enter and leave the CPU */
+    uint8_t sched_hooks;       /* THREAD_HOOK_* */
     bool rt_on;                /* driven by rt-sched: prio follows rt_priority() */
     uint8_t group;             /* best-effort group (rt.c), 0: none */
     struct thread *group_next; /* members of the same group */
