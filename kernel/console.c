@@ -18,6 +18,62 @@ void console_write(const char *s, size_t len)
     }
 }
 
+/*
+ * Once threads run, kernel messages go into a ring instead of straight to
+ * the UART: the UART is polled a character at a time, and a long message
+ * written with interrupts off would be the longest section in the kernel.
+ * The ring is drained in short pieces where the kernel can afford it (the
+ * idle loop, kernel exits, before user console output, which keeps the
+ * order) and completely before the machine stops.
+ */
+#define RING_SIZE 8192u
+static char ring[RING_SIZE];
+static uint32_t ring_head, ring_tail; /* free-running; tail - head = bytes queued */
+static uint64_t ring_dropped;
+static bool buffered;
+
+void console_buffer(bool on) { buffered = on; }
+
+bool console_pending(void) { return ring_head != ring_tail; }
+
+bool console_drain(unsigned max)
+{
+    while (max-- && ring_head != ring_tail) {
+        char c = ring[ring_head++ % RING_SIZE];
+        console_write(&c, 1);
+    }
+    if (ring_head == ring_tail && ring_dropped) {
+        uint64_t d = ring_dropped;
+        ring_dropped = 0;
+        bool was = buffered;
+        buffered = false;
+        kprintf("[kernel] console: %lu bytes of kernel messages dropped (ring full)\n", d);
+        buffered = was;
+    }
+    return ring_head != ring_tail;
+}
+
+void console_flush(void)
+{
+    while (console_drain(256)) {
+    }
+}
+
+static void message_write(const char *s, size_t len)
+{
+    if (!buffered) {
+        console_write(s, len);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (ring_tail - ring_head == RING_SIZE) {
+            ring_dropped += len - i;
+            return;
+        }
+        ring[ring_tail++ % RING_SIZE] = s[i];
+    }
+}
+
 static void put_num(uint64_t v, unsigned base, int width, char pad, int neg)
 {
     char buf[24];
@@ -30,7 +86,7 @@ static void put_num(uint64_t v, unsigned base, int width, char pad, int neg)
     while (n < width && n < (int)sizeof(buf)) buf[n++] = pad;
     while (n) {
         char c = buf[--n];
-        console_write(&c, 1);
+        message_write(&c, 1);
     }
 }
 
@@ -40,7 +96,7 @@ static void vkprintf(const char *fmt, va_list ap)
         if (*p != '%') {
             const char *q = p;
             while (*q && *q != '%') q++;
-            console_write(p, (size_t)(q - p));
+            message_write(p, (size_t)(q - p));
             p = q - 1;
             continue;
         }
@@ -56,12 +112,12 @@ static void vkprintf(const char *fmt, va_list ap)
             if (!s) s = "(null)";
             size_t len = 0;
             while (s[len]) len++;
-            console_write(s, len);
+            message_write(s, len);
             break;
         }
         case 'c': {
             char c = (char)va_arg(ap, int);
-            console_write(&c, 1);
+            message_write(&c, 1);
             break;
         }
         case 'd':
@@ -77,14 +133,14 @@ static void vkprintf(const char *fmt, va_list ap)
             put_num(lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, width, pad, 0);
             break;
         case 'p':
-            console_write("0x", 2);
+            message_write("0x", 2);
             put_num((uint64_t)va_arg(ap, void *), 16, width, pad, 0);
             break;
         case '%':
-            console_write("%", 1);
+            message_write("%", 1);
             break;
         default:
-            console_write("?", 1);
+            message_write("?", 1);
             break;
         }
     }
@@ -102,6 +158,8 @@ _Noreturn void panic(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    console_flush();
+    buffered = false;
     kprintf("\nKERNEL PANIC: ");
     vkprintf(fmt, ap);
     va_end(ap);

@@ -71,6 +71,7 @@ void fault_exception(struct thread *t, uint64_t vector, uint64_t error, uint64_t
             t->task->name, exc_name(vector), vector, t->frame->rip, addr, error);
     if (t->task->is_root) {
         kprintf("[kernel] the root task cannot continue; stopping the machine\n");
+        console_flush();
         arch_machine_exit(3);
     }
     thread_halt(t);
@@ -119,7 +120,12 @@ void trap_entry(struct trap_frame *f)
 _Noreturn void idle_loop(void)
 {
     irqoff_section_begin(); /* boot itself is not a section worth reporting */
+    console_buffer(true);
     for (;;) {
+        while (console_pending() && !need_resched) {
+            console_drain(16);
+            preemption_point();
+        }
         while (reap_pending() && !need_resched) {
             reap_step();
             arch_irq_window();

@@ -33,13 +33,18 @@ void sys_machine(struct trap_frame *f)
                 break;
             }
             while (a1) {
-                uint64_t n = a1 < sizeof buf ? a1 : sizeof buf;
-                if (!task_copy_from_user(current->task, a0, buf, n)) {
-                    err = ABI_E_INVALID_ARG;
-                    break;
+                /* Queued kernel messages first: the log keeps its order. */
+                if (console_pending()) {
+                    console_drain(sizeof buf);
+                } else {
+                    uint64_t n = a1 < sizeof buf ? a1 : sizeof buf;
+                    if (!task_copy_from_user(current->task, a0, buf, n)) {
+                        err = ABI_E_INVALID_ARG;
+                        break;
+                    }
+                    console_write(buf, n);
+                    a0 += n, a1 -= n;
                 }
-                console_write(buf, n);
-                a0 += n, a1 -= n;
                 if (a1 && preemption_point()) {
                     f->rdx = a0, f->r10 = a1;
                     f->rip -= 2;
@@ -54,6 +59,8 @@ void sys_machine(struct trap_frame *f)
             break;
         }
         case ABI_MACHINE_EXIT:
+            console_flush();
+            console_buffer(false);
             kprintf("[kernel] machine exit requested by %s, status %lu\n", current->task->name, a0);
             arch_machine_exit((uint32_t)a0);
         case ABI_MACHINE_STATS:

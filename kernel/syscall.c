@@ -10,6 +10,7 @@
 #include "abi/errors.h"
 #include "abi/syscalls.h"
 #include "arch_trap.h"
+#include "console.h"
 #include "fault.h"
 #include "ipc.h"
 #include "sched.h"
@@ -45,6 +46,8 @@ void syscall_entry(struct trap_frame *f)
 
 void kernel_exit(void)
 {
+    /* A little of any queued kernel message goes out on the way. */
+    if (console_pending()) console_drain(16);
     while (need_resched || current->state != TS_RUNNING) schedule();
     irqoff_section_end();
 }
