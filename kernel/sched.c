@@ -235,8 +235,13 @@ void timeout_cancel(struct thread *t)
     t->to_next = t->to_prev = NULL;
 }
 
+/* Set while the timer interrupt processes what is due: the events it
+ * changes reprogram the timer once, at its end, not each on its own. */
+static bool timer_batch;
+
 void timer_reprogram(void)
 {
+    if (timer_batch) return;
     uint64_t next = rt_next_deadline();
     if (timeouts && timeouts->wakeup_ns < next) next = timeouts->wakeup_ns;
     /* Not once the switch is decided: a slice end in the past would re-arm
@@ -262,12 +267,14 @@ void timer_interrupt(void)
 {
     uint64_t now = clock_now_ns();
     timer_deadline = ~0ull; /* fired: whatever comes next must be armed anew */
+    timer_batch = true;
     while (timeouts && timeouts->wakeup_ns <= now) {
         struct thread *t = timeouts;
         timeout_cancel(t);
         thread_ipc_abort(t, ABI_E_TIMEOUT);
     }
     rt_timer_due(now);
+    timer_batch = false;
     if (current != idle_thread && now >= current->slice_end_ns && ready[current->prio]) need_resched = true;
     timer_reprogram();
 }
