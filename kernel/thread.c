@@ -84,7 +84,11 @@ int64_t thread_bind(struct thread *t, struct task *task, uint64_t utcb_uaddr)
 
 void thread_start(struct thread *t)
 {
-    if (t->state == TS_HALTED && t->task && !t->task->obj.dead) sched_ready(t);
+    if (t->state != TS_HALTED || !t->task || t->task->obj.dead) return;
+    /* A real-time thread halted between next_period and its release
+     * resumes waiting for that release. */
+    if (t->rt_on && !rt_runnable(&t->rt)) t->state = TS_RT_WAIT;
+    else sched_ready(t);
 }
 
 void thread_halt(struct thread *t)
