@@ -42,6 +42,7 @@ include lib/build.mk
 -include admission/build.mk
 include tests/build.mk
 include bench/build.mk
+include tests/system/musl/build.mk
 
 all: deps-build $(KERNEL_BIN) $(USER_PROGRAMS)
 

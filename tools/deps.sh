@@ -23,7 +23,7 @@ group_packages() {
     build) echo gcc binutils make perl libc6-dev libgsl-dev ;;
     run) echo qemu-system-x86 ;;
     # coreutils: timeout, tee and mktemp for tools/qemu-tap.sh.
-    test) echo "$(group_packages build) $(group_packages run) $(group_packages iso) coreutils python3" ;;
+    test) echo "$(group_packages build) $(group_packages run) $(group_packages iso) $(group_packages user) coreutils python3" ;;
     iso) echo grub-pc-bin grub-common xorriso mtools ;;
     bench) echo gnuplot-nox ;;
     user) echo musl-dev musl-tools ;;
