@@ -80,8 +80,8 @@ struct qas_config {
  * no margin. */
 void qas_config_default(struct qas_config *cfg);
 
-/* Automatic grid: T_min / 1000, coarsened so that T_max spans at most
- * 65536 steps; at least 1 ns. */
+/* Automatic grid: T_min / 5000, coarsened so that T_max spans at most
+ * 131072 steps; at least 1 ns. */
 uint64_t qas_auto_resolution(const struct qas_taskset *ts);
 
 /* Uniform or harmonic: every period divides every longer one. */
