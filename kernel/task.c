@@ -135,3 +135,34 @@ struct task *task_from_cap(uint64_t sel, uint8_t rights, int64_t *err)
     struct cap *c = task_cap(current->task, sel, ABI_OBJ_TASK, rights, err);
     return c ? (struct task *)c->obj : NULL;
 }
+
+/* Both directions of user-memory copies walk the page tables the same way
+ * (no faults in the kernel: a missing page is an error, not an exception);
+ * writing needs the page writable as well. */
+static bool user_copy(struct task *task, uint64_t uaddr, uint8_t *kbuf, size_t n, bool to_user)
+{
+    while (n) {
+        if (uaddr >= USER_ADDR_END) return false;
+        struct arch_pte_ref r = arch_pte_lookup(&task->space, uaddr);
+        if (!r.pte || !arch_pte_present(*r.pte) || (to_user && !(arch_pte_rights(*r.pte) & ABI_MAP_W))) return false;
+        size_t off = uaddr & 0xfff, chunk = 4096 - off;
+        if (chunk > n) chunk = n;
+        uint8_t *page = (uint8_t *)phys_to_virt(arch_pte_phys(*r.pte)) + off;
+        if (to_user) memcpy(page, kbuf, chunk);
+        else memcpy(kbuf, page, chunk);
+        kbuf += chunk;
+        uaddr += chunk;
+        n -= chunk;
+    }
+    return true;
+}
+
+bool task_copy_from_user(struct task *task, uint64_t uaddr, void *dst, size_t n)
+{
+    return user_copy(task, uaddr, dst, n, false);
+}
+
+bool task_copy_to_user(struct task *task, uint64_t uaddr, const void *src, size_t n)
+{
+    return user_copy(task, uaddr, (uint8_t *)src, n, true);
+}

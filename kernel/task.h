@@ -40,6 +40,10 @@ struct cap *task_cap(struct task *t, uint64_t sel, uint8_t type, uint8_t rights,
 /* A slot of the task's table to fill, its page allocated if needed
  * (ABI_E_INVALID_CAP for a bad selector, ABI_E_NO_MEMORY). May be occupied. */
 struct cap *task_slot_alloc(struct task *t, uint64_t sel, int64_t *err);
+/* Copy user memory of the task from/to the kernel through its page tables
+ * (never faults); false if a page is missing, or not writable for to_user. */
+bool task_copy_from_user(struct task *task, uint64_t uaddr, void *dst, size_t n);
+bool task_copy_to_user(struct task *task, uint64_t uaddr, const void *src, size_t n);
 /* The task named by a slot of the current task, with at least `rights`. */
 struct task *task_from_cap(uint64_t sel, uint8_t rights, int64_t *err);
 

@@ -160,40 +160,6 @@ bool thread_reap_step(struct thread *t)
     return true;
 }
 
-bool task_copy_from_user(struct task *task, uint64_t uaddr, void *dst, size_t n)
-{
-    uint8_t *d = dst;
-    while (n) {
-        if (uaddr >= USER_ADDR_END) return false;
-        struct arch_pte_ref r = arch_pte_lookup(&task->space, uaddr);
-        if (!r.pte || !arch_pte_present(*r.pte)) return false;
-        size_t off = uaddr & 0xfff, chunk = 4096 - off;
-        if (chunk > n) chunk = n;
-        memcpy(d, (uint8_t *)phys_to_virt(arch_pte_phys(*r.pte)) + off, chunk);
-        d += chunk;
-        uaddr += chunk;
-        n -= chunk;
-    }
-    return true;
-}
-
-bool task_copy_to_user(struct task *task, uint64_t uaddr, const void *src, size_t n)
-{
-    const uint8_t *s = src;
-    while (n) {
-        if (uaddr >= USER_ADDR_END) return false;
-        struct arch_pte_ref r = arch_pte_lookup(&task->space, uaddr);
-        if (!r.pte || !(arch_pte_rights(*r.pte) & ABI_MAP_W)) return false;
-        size_t off = uaddr & 0xfff, chunk = 4096 - off;
-        if (chunk > n) chunk = n;
-        memcpy((uint8_t *)phys_to_virt(arch_pte_phys(*r.pte)) + off, s, chunk);
-        s += chunk;
-        uaddr += chunk;
-        n -= chunk;
-    }
-    return true;
-}
-
 void thread_get_user_state(const struct thread *t, struct abi_exc_state *s)
 {
     const struct trap_frame *f = t->frame;

@@ -116,10 +116,6 @@ bool thread_reap_step(struct thread *t);
 /* IPC cancellation with an error, from timeouts, halts and partner deaths. */
 void thread_ipc_abort(struct thread *t, int64_t err);
 
-/* Copy n bytes of user memory of the thread's task (via page tables, no faults). */
-bool task_copy_from_user(struct task *task, uint64_t uaddr, void *dst, size_t n);
-/* Copy to writable user memory of the task (via page tables, no faults). */
-bool task_copy_to_user(struct task *task, uint64_t uaddr, const void *src, size_t n);
 
 void thread_set_user_state(struct thread *t, const struct abi_exc_state *s);
 
