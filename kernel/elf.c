@@ -5,6 +5,7 @@
  * become root-owned pages in the mapping database.
  */
 #include "elf.h"
+#include "abi/elf.h"
 #include "abi/ipc.h"
 #include "abi/kip.h"
 #include "abi/utcb.h"
@@ -16,23 +17,6 @@
 
 #include "lib.h"
 
-struct elf64_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
-#define PT_LOAD 1
-#define PF_X 1
-#define PF_W 2
 #define ELF_MAX_IMAGE_PAGES 4096u /* 16 MiB of root image at most */
 
 static bool in_user_range(uint64_t va, uint64_t len)
@@ -43,35 +27,35 @@ static bool in_user_range(uint64_t va, uint64_t len)
 
 const char *elf_load_root(struct task *t, const uint8_t *image, uint64_t size, uint64_t *entry)
 {
-    const struct elf64_ehdr *eh = (const void *)image;
+    const struct abi_elf64_ehdr *eh = (const void *)image;
     if (size < sizeof *eh) return "file too short for an ELF header";
     if (memcmp(eh->ident, "\177ELF", 4)) return "not an ELF file";
     if (eh->ident[4] != 2 || eh->ident[5] != 1) return "not a little-endian ELF64 file";
-    if (eh->type != 2) return "not an executable (ET_EXEC)";
-    if (eh->machine != 62) return "not an x86-64 program";
-    if (eh->phentsize != sizeof(struct elf64_phdr)) return "unexpected program header size";
+    if (eh->type != ABI_ELF_ET_EXEC) return "not an executable (ET_EXEC)";
+    if (eh->machine != ABI_ELF_EM_X86_64) return "not an x86-64 program";
+    if (eh->phentsize != sizeof(struct abi_elf64_phdr)) return "unexpected program header size";
     if (eh->phnum == 0 || eh->phnum > 64) return "bad program header count";
-    if (eh->phoff > size || (uint64_t)eh->phnum * sizeof(struct elf64_phdr) > size - eh->phoff)
+    if (eh->phoff > size || (uint64_t)eh->phnum * sizeof(struct abi_elf64_phdr) > size - eh->phoff)
         return "program headers outside the file";
-    const struct elf64_phdr *ph = (const void *)(image + eh->phoff);
+    const struct abi_elf64_phdr *ph = (const void *)(image + eh->phoff);
 
     uint64_t pages = 0;
     bool entry_ok = false;
     for (unsigned i = 0; i < eh->phnum; i++) {
-        if (ph[i].type != PT_LOAD) continue;
+        if (ph[i].type != ABI_ELF_PT_LOAD) continue;
         if (ph[i].filesz > ph[i].memsz) return "segment file size exceeds memory size";
         if (ph[i].offset > size || ph[i].filesz > size - ph[i].offset) return "segment outside the file";
         if (!in_user_range(ph[i].vaddr, ph[i].memsz)) return "segment outside the user address range";
         pages += ((ph[i].vaddr & 0xfff) + ph[i].memsz + 0xfff) >> 12;
-        if (eh->entry >= ph[i].vaddr && eh->entry < ph[i].vaddr + ph[i].memsz && (ph[i].flags & PF_X))
+        if (eh->entry >= ph[i].vaddr && eh->entry < ph[i].vaddr + ph[i].memsz && (ph[i].flags & ABI_ELF_PF_X))
             entry_ok = true;
     }
     if (!entry_ok) return "entry point not in an executable segment";
     if (pages > ELF_MAX_IMAGE_PAGES) return "image too large";
 
     for (unsigned i = 0; i < eh->phnum; i++) {
-        if (ph[i].type != PT_LOAD || ph[i].memsz == 0) continue;
-        unsigned rights = ABI_MAP_R | ((ph[i].flags & PF_W) ? ABI_MAP_W : 0) | ((ph[i].flags & PF_X) ? ABI_MAP_X : 0);
+        if (ph[i].type != ABI_ELF_PT_LOAD || ph[i].memsz == 0) continue;
+        unsigned rights = ABI_MAP_R | ((ph[i].flags & ABI_ELF_PF_W) ? ABI_MAP_W : 0) | ((ph[i].flags & ABI_ELF_PF_X) ? ABI_MAP_X : 0);
         uint64_t start = ph[i].vaddr & ~0xfffull, end = (ph[i].vaddr + ph[i].memsz + 0xfff) & ~0xfffull;
         for (uint64_t va = start; va < end; va += 4096) {
             struct arch_pte_ref r = arch_pte_lookup(&t->space, va);

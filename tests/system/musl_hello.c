@@ -23,37 +23,11 @@
  * startup calls and an mmap (the largest malloc). Corrupted headers are
  * refused by the loader's checks.
  */
+#include "abi/elf.h"
 #include "drops/ipc.h"
 #include "drops/spawn.h"
 #include "drops/string.h"
 #include "drops/tap.h"
-
-/* --- the ELF format, as much as a static loader needs --- */
-
-struct elf64_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-struct elf64_phdr {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-_Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF header");
-_Static_assert(sizeof(struct elf64_phdr) == 56, "ELF program header");
-
-#define ET_EXEC 2
-#define EM_X86_64 62
-#define PT_LOAD 1
-#define PT_DYNAMIC 2
-#define PT_INTERP 3
-#define PT_PHDR 6
-#define PF_X 1
-#define PF_W 2
-#define PF_R 4
 
 /* Linux auxiliary vector keys */
 #define AT_NULL 0
@@ -170,35 +144,35 @@ struct image {
 /* Check the ELF headers of image[0..size); NULL or what is wrong. */
 static const char *elf_check(const uint8_t *image, uint64_t size, struct image *out)
 {
-    const struct elf64_ehdr *eh = (const void *)image;
+    const struct abi_elf64_ehdr *eh = (const void *)image;
     if (size < sizeof *eh) return "shorter than an ELF header";
     if (memcmp(eh->ident, "\177ELF", 4)) return "no ELF magic";
     if (eh->ident[4] != 2 || eh->ident[5] != 1 || eh->ident[6] != 1) return "not ELF64 little-endian version 1";
-    if (eh->type != ET_EXEC) return "not a static executable (ET_EXEC)";
-    if (eh->machine != EM_X86_64) return "not x86-64";
-    if (eh->phentsize != sizeof(struct elf64_phdr)) return "bad program header size";
+    if (eh->type != ABI_ELF_ET_EXEC) return "not a static executable (ET_EXEC)";
+    if (eh->machine != ABI_ELF_EM_X86_64) return "not x86-64";
+    if (eh->phentsize != sizeof(struct abi_elf64_phdr)) return "bad program header size";
     if (eh->phnum == 0 || eh->phnum > 64) return "bad program header count";
-    if (eh->phoff > size || (uint64_t)eh->phnum * sizeof(struct elf64_phdr) > size - eh->phoff)
+    if (eh->phoff > size || (uint64_t)eh->phnum * sizeof(struct abi_elf64_phdr) > size - eh->phoff)
         return "program headers run past the file";
     if (eh->phoff % 8) return "misaligned program headers";
-    const struct elf64_phdr *ph = (const void *)(image + eh->phoff);
+    const struct abi_elf64_phdr *ph = (const void *)(image + eh->phoff);
     *out = (struct image){.entry = eh->entry, .phnum = eh->phnum, .lo = ~0ull, .hi = 0};
     int entry_ok = 0;
     for (unsigned i = 0; i < eh->phnum; i++) {
-        const struct elf64_phdr *p = &ph[i];
-        if (p->type == PT_INTERP || p->type == PT_DYNAMIC) return "dynamically linked";
-        if (p->type == PT_PHDR) out->phdr_va = p->vaddr;
-        if (p->type != PT_LOAD) continue;
+        const struct abi_elf64_phdr *p = &ph[i];
+        if (p->type == ABI_ELF_PT_INTERP || p->type == ABI_ELF_PT_DYNAMIC) return "dynamically linked";
+        if (p->type == ABI_ELF_PT_PHDR) out->phdr_va = p->vaddr;
+        if (p->type != ABI_ELF_PT_LOAD) continue;
         if (p->filesz > p->memsz) return "LOAD segment with file size above memory size";
         if (p->offset > size || p->filesz > size - p->offset) return "LOAD segment runs past the file";
         if (p->vaddr < IMAGE_MIN || p->vaddr >= IMAGE_MAX || p->memsz > IMAGE_MAX - p->vaddr)
             return "LOAD segment outside the program area";
         if ((p->vaddr - p->offset) % PAGE) return "LOAD segment offset and address disagree modulo the page size";
-        if (p->flags & ~(uint32_t)(PF_R | PF_W | PF_X)) return "LOAD segment with unknown flags";
+        if (p->flags & ~(uint32_t)(ABI_ELF_PF_R | ABI_ELF_PF_W | ABI_ELF_PF_X)) return "LOAD segment with unknown flags";
         uint64_t lo = p->vaddr & ~(PAGE - 1), hi = (p->vaddr + p->memsz + PAGE - 1) & ~(PAGE - 1);
         if (lo < out->lo) out->lo = lo;
         if (hi > out->hi) out->hi = hi;
-        if ((p->flags & PF_X) && eh->entry >= p->vaddr && eh->entry < p->vaddr + p->memsz) entry_ok = 1;
+        if ((p->flags & ABI_ELF_PF_X) && eh->entry >= p->vaddr && eh->entry < p->vaddr + p->memsz) entry_ok = 1;
         /* Program headers inside a LOAD segment's file part: found there at run time. */
         if (!out->phdr_va && eh->phoff >= p->offset && eh->phoff - p->offset < p->filesz)
             out->phdr_va = p->vaddr + (eh->phoff - p->offset);
@@ -215,19 +189,19 @@ static const char *elf_check(const uint8_t *image, uint64_t size, struct image *
  * each page with the rights of the segments touching it. */
 static const char *elf_load(abi_cap_t task, const uint8_t *image, const struct image *im)
 {
-    const struct elf64_ehdr *eh = (const void *)image;
-    const struct elf64_phdr *ph = (const void *)(image + eh->phoff);
+    const struct abi_elf64_ehdr *eh = (const void *)image;
+    const struct abi_elf64_phdr *ph = (const void *)(image + eh->phoff);
     uint64_t phys = phys_alloc(im->hi - im->lo);
     if (!phys || !region_add(im->lo, im->hi - im->lo, phys)) return "out of memory for the image";
     for (unsigned i = 0; i < eh->phnum; i++)
-        if (ph[i].type == PT_LOAD)
+        if (ph[i].type == ABI_ELF_PT_LOAD)
             memcpy((uint8_t *)pwin(phys) + (ph[i].vaddr - im->lo), image + ph[i].offset, ph[i].filesz);
     for (uint64_t va = im->lo; va < im->hi; va += PAGE) {
         unsigned rights = 0;
         for (unsigned i = 0; i < eh->phnum; i++) {
-            const struct elf64_phdr *p = &ph[i];
-            if (p->type != PT_LOAD || va + PAGE <= p->vaddr || va >= p->vaddr + p->memsz) continue;
-            rights |= ABI_MAP_R | (p->flags & PF_W ? ABI_MAP_W : 0) | (p->flags & PF_X ? ABI_MAP_X : 0);
+            const struct abi_elf64_phdr *p = &ph[i];
+            if (p->type != ABI_ELF_PT_LOAD || va + PAGE <= p->vaddr || va >= p->vaddr + p->memsz) continue;
+            rights |= ABI_MAP_R | (p->flags & ABI_ELF_PF_W ? ABI_MAP_W : 0) | (p->flags & ABI_ELF_PF_X ? ABI_MAP_X : 0);
         }
         if (rights && sys_task_map(task, ABI_PHYS_WINDOW + phys + (va - im->lo), va, 1, rights).err)
             return "task_map of a segment page failed";
@@ -267,7 +241,7 @@ static uint64_t build_stack(abi_cap_t task, const struct image *im, const char *
     pos &= ~15ull;
     uint64_t s_rnd = put_bytes(&pos, rnd, sizeof rnd);
     const uint64_t aux[][2] = {
-        {AT_PHDR, im->phdr_va}, {AT_PHENT, sizeof(struct elf64_phdr)}, {AT_PHNUM, im->phnum},
+        {AT_PHDR, im->phdr_va}, {AT_PHENT, sizeof(struct abi_elf64_phdr)}, {AT_PHNUM, im->phnum},
         {AT_PAGESZ, PAGE},      {AT_ENTRY, im->entry},                  {AT_UID, 0},
         {AT_EUID, 0},           {AT_GID, 0},                            {AT_EGID, 0},
         {AT_SECURE, 0},         {AT_RANDOM, s_rnd},                     {AT_NULL, 0},
@@ -507,13 +481,13 @@ int main(void)
 
     /* The checks are real: corrupted copies are refused. */
     uint64_t scratch_phys = phys_alloc(m->size);
-    const struct elf64_ehdr *eh = (const void *)image;
+    const struct abi_elf64_ehdr *eh = (const void *)image;
     if (scratch_phys && m->size < (1u << 20)) {
         uint8_t *scratch = pwin(scratch_phys);
         uint64_t ph0 = eh->phoff; /* the first program header */
         unsigned load = 0;
-        while (load < eh->phnum && ((const struct elf64_phdr *)(image + ph0))[load].type != PT_LOAD) load++;
-        uint64_t lp = ph0 + load * sizeof(struct elf64_phdr);
+        while (load < eh->phnum && ((const struct abi_elf64_phdr *)(image + ph0))[load].type != ABI_ELF_PT_LOAD) load++;
+        uint64_t lp = ph0 + load * sizeof(struct abi_elf64_phdr);
         refuse(image, m->size, scratch, 0, 0x7f454c00, 4, "a bad magic");
         refuse(image, m->size, scratch, 18, 3, 2, "machine i386");
         refuse(image, m->size, scratch, 16, 3, 2, "type ET_DYN");
