@@ -5,6 +5,7 @@
 #   make test       host unit tests and system tests, through prove
 #   make bench      every benchmark; make bench-<name> for one
 #   make iso        GRUB rescue image booting the default scenario
+#   make check      every scenario parses and names only built programs
 #
 # Missing Debian packages are installed by tools/deps.sh (as root), or named.
 
@@ -38,13 +39,16 @@ deps-test:
 include rt-sched/build.mk
 include kernel/build.mk
 include lib/build.mk
+include components/build.mk
+include tools/build.mk
 -include dsi/build.mk
 -include admission/build.mk
+-include admission/target.mk
 include tests/build.mk
 include bench/build.mk
 include tests/system/musl/build.mk
 
-all: deps-build $(KERNEL_BIN) $(USER_PROGRAMS)
+all: deps-build $(KERNEL_BIN) $(USER_PROGRAMS) $(SCENARIO_CHECK)
 
 QEMU_MACHINE := -M q35 -cpu max -m 512M -accel tcg -icount shift=3,sleep=off \
 	-display none -serial stdio -no-reboot \

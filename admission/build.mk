@@ -1,7 +1,7 @@
 # admission/: libqas (the QAS/QRMS/WCET admission analysis, host build) and
 # the host CLI `qas`. GSL comes from Debian's libgsl-dev (tools/deps.sh,
 # group build); the target build (GSL from Debian's gsl source package) is
-# a later step.
+# admission/target.mk.
 #
 #   make qas          $(BUILD)/host/qas
 #   make test-host    includes the libqas tests (tests/host/test_qas*.c)

@@ -32,19 +32,20 @@ $(BUILD)/user-obj/%.o: %.c | deps-build
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
 
-# user_program NAME, SOURCES
+# user_program NAME, SOURCES (USER_LIBS_<NAME>: archives linked before
+# libdrops, e.g. libdsi.a; set with a prerequisite in their build.mk)
 define user_program
 USER_PROGRAMS += $(BUILD)/user/$(1).elf
 $(BUILD)/user/$(1).elf: $(2:%.c=$(BUILD)/user-obj/%.o) $(LIB_CRT0) $(LIB_ARCHIVE)
 	@mkdir -p $$(@D)
-	$$(Q)$(CC) $(USER_LDFLAGS) -o $$@ $(LIB_CRT0) $(2:%.c=$(BUILD)/user-obj/%.o) $(LIB_ARCHIVE) -lgcc
+	$$(Q)$(CC) $(USER_LDFLAGS) -o $$@ $(LIB_CRT0) $(2:%.c=$(BUILD)/user-obj/%.o) $$(USER_LIBS_$(1)) $(LIB_ARCHIVE) -lgcc
 -include $(2:%.c=$(BUILD)/user-obj/%.d)
 endef
 
 USER_PROGRAMS :=
 $(foreach t,$(sort $(wildcard tests/system/*.c)),\
   $(eval $(call user_program,test_$(basename $(notdir $(t))),$(t))))
-$(foreach a,$(sort $(wildcard apps/*/main.c)),\
+$(foreach a,$(sort $(filter-out $(patsubst %build.mk,%main.c,$(wildcard apps/*/build.mk)),$(wildcard apps/*/main.c))),\
   $(eval $(call user_program,$(notdir $(patsubst %/,%,$(dir $(a)))),$(sort $(wildcard $(dir $(a))*.c)))))
 $(foreach b,$(sort $(wildcard bench/*/main.c)),\
   $(eval $(call user_program,bench_$(notdir $(patsubst %/,%,$(dir $(b)))),$(sort $(wildcard $(dir $(b))*.c)))))

@@ -19,7 +19,7 @@
 
 HOST_TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 	-fsanitize=address,undefined \
-	-Iinclude -Ikernel -Irt-sched -Idsi -Iadmission
+	-Iinclude -Ikernel -Irt-sched -Idsi -Iadmission -Ilib/include
 HOST_OBJ := $(BUILD)/host/obj
 
 # Sources each host test links against (HOST_TEST_LIBS_<name>: extra
@@ -27,6 +27,7 @@ HOST_OBJ := $(BUILD)/host/obj
 HOST_TEST_SRCS_kmem      := kernel/kmem.c
 HOST_TEST_SRCS_cap_table := kernel/cap_table.c
 HOST_TEST_SRCS_mapdb     := kernel/mapdb.c
+HOST_TEST_SRCS_scenario  := lib/scenario.c
 
 HOST_TEST_NAMES := $(patsubst tests/host/test_%.c,%,$(sort $(wildcard tests/host/test_*.c)))
 HOST_TESTS      := $(HOST_TEST_NAMES:%=$(BUILD)/host/test_%.t)
@@ -58,7 +59,8 @@ $(HOST_TESTS): $(BUILD)/host/test_%.t: $(HOST_OBJ)/tests/host/test_%.o \
 
 .PHONY: test test-host test-system
 
-test-host: deps-build $(HOST_TESTS)
+# tests/checks/scenarios.t runs the scenario checker.
+test-host: deps-build $(HOST_TESTS) $(SCENARIO_CHECK)
 	$(call tests_prove,no host unit tests (tests/host/test_*.c),$(HOST_TESTS) $(CHECK_TESTS))
 
 test-system: all

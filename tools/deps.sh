@@ -26,7 +26,9 @@ group_packages() {
     test) echo "$(group_packages build) $(group_packages run) $(group_packages iso) $(group_packages user) coreutils python3" ;;
     iso) echo grub-pc-bin grub-common xorriso mtools ;;
     bench) echo gnuplot-nox ;;
-    user) echo musl-dev musl-tools ;;
+    # Target programs: musl, and dpkg-dev (dpkg-source) for the third-party
+    # sources they build from Debian source packages (tools/debsrc.sh).
+    user) echo musl-dev musl-tools dpkg-dev ;;
     # The Linux baseline of the latency benchmark (bench/latency/linux.sh):
     # Debian's generic and PREEMPT_RT kernels, busybox and rt-tests
     # (cyclictest, hackbench) packed into an initramfs with cpio.

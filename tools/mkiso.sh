@@ -5,8 +5,9 @@
 # of QEMU's -kernel/-initrd.
 #
 # Each module gets the same command line as under tools/boot.sh, "<path>
-# <args>", here with the path inside the image: /boot/<program>.elf (the
-# kernel's own command line is "/boot/kernel.bin").
+# <args>", here with the path inside the image: /boot/<program>.elf, or
+# /boot/data/<index>-<base name> for the scenario file and data files of the
+# component form (the kernel's own command line is "/boot/kernel.bin").
 # The console is the first serial port, 115200 baud; the menu does not wait.
 set -euo pipefail
 
@@ -45,17 +46,25 @@ cp "$kernel" "$stage/boot/kernel.bin"
     # GRUB's multiboot commands leave the file name out of the command
     # line; QEMU puts it in: repeat it as the first argument.
     echo "    multiboot /boot/kernel.bin /boot/kernel.bin"
-    for i in "${!SCENARIO_PROGRAMS[@]}"; do
+    for i in "${!SCENARIO_PATHS[@]}"; do
         prog=${SCENARIO_PROGRAMS[$i]}
-        cp "${SCENARIO_PATHS[$i]}" "$stage/boot/$prog.elf"
+        if [[ -n $prog ]]; then
+            image=/boot/$prog.elf
+        else
+            # The scenario file and data files (component form): numbered,
+            # so two files with the same base name do not collide.
+            image=/boot/data/$i-${SCENARIO_PATHS[$i]##*/}
+            mkdir -p "$stage/boot/data"
+        fi
+        cp "${SCENARIO_PATHS[$i]}" "$stage$image"
         # GRUB joins the arguments after the file name into the module's
         # command line, backslash-escaping \ ' and ": refuse those, so the
         # kernel sees the same string as under QEMU.
-        line="    module /boot/$prog.elf /boot/$prog.elf"
+        line="    module $image $image"
         read -r -a args <<<"${SCENARIO_ARGS[$i]}"
         for arg in "${args[@]}"; do
             if [[ $arg == *[\\\'\"]* ]]; then
-                echo "mkiso: $SCENARIO_FILE: module $prog: argument $arg contains \\, ' or \", which GRUB would escape" >&2
+                echo "mkiso: $SCENARIO_FILE: module $image: argument $arg contains \\, ' or \", which GRUB would escape" >&2
                 exit 2
             fi
             line+=" '$arg'"

@@ -81,6 +81,12 @@ while IFS= read -r -u 3 raw || [[ -n $raw ]]; do
     printf '%s\n' "$raw" >&4
     line=${raw%$'\r'}
     t=${line#"${line%%[![:space:]]*}"} # without leading blanks
+    # A component's line as components/root prints it: "[name] text"; the
+    # TAP is in the text (several components may each print a plan).
+    if [[ $t =~ ^\[[a-z0-9_-]+\]\ (.*)$ ]]; then
+        t=${BASH_REMATCH[1]}
+        t=${t#"${t%%[![:space:]]*}"}
+    fi
     if [[ $t =~ ^(not )?ok([[:space:]].*)?$ ]]; then
         result=${BASH_REMATCH[1]:+not }ok
         rest=${BASH_REMATCH[2]}

@@ -1,29 +1,17 @@
 #!/usr/bin/env bash
-# tools/scenario.sh -- the scenario file parser, shared by tools/boot.sh,
-# tools/mkiso.sh and tools/qemu-tap.sh (source it), so every way of booting
-# a scenario reads the file the same way.
+# tools/scenario.sh -- scenarios for the boot scripts (tools/boot.sh,
+# tools/mkiso.sh, tools/qemu-tap.sh source it). The file format is read by
+# one parser only, lib/scenario.c, through the host tool
+# $BUILD/host/scenario-check (format: docs/scenarios.md); this file turns
+# the tool's boot module list into shell arrays.
 #
-# Format of config/<name>.scenario, line oriented:
-#   # comment (a '#' anywhere starts one); blank lines are ignored
-#   module <program> [args...]   one boot module per line, in boot order;
-#                                the first module is the root task;
-#                                <program> is $BUILD/user/<program>.elf
-# Arguments are split at blanks (no quoting). Errors are reported as
-# "file:line: message", exit status 2.
-#
-# Run directly, `tools/scenario.sh BUILD SCENARIO` prints one line per module:
-# "<path> <args>", the module command line the kernel gets from QEMU.
+# Run directly, `tools/scenario.sh BUILD SCENARIO` prints one line per boot
+# module: "<path> <args>", the module command line the kernel gets from QEMU.
 set -euo pipefail
 
 # Directory of this file and the repository root.
 SCENARIO_TOOLS=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 SCENARIO_ROOT=$(dirname "$SCENARIO_TOOLS")
-
-# scenario_die FILE LINE MESSAGE
-scenario_die() {
-    echo "$1:$2: $3" >&2
-    exit 2
-}
 
 # scenario_file SCENARIO: print the file a scenario name or path stands for.
 # A name (no '/', no .scenario suffix) is config/NAME.scenario in the
@@ -48,43 +36,56 @@ scenario_name() {
     printf '%s\n' "${n%.scenario}"
 }
 
-# scenario_parse FILE BUILD: parse FILE and set, one entry per module:
-#   SCENARIO_PROGRAMS[i]  program name
-#   SCENARIO_PATHS[i]     $BUILD/user/<program>.elf
-#   SCENARIO_ARGS[i]      the arguments, joined by single blanks ("" if none)
-# Exits 2 with "file:line: message" on any error. All keywords live here.
-# shellcheck disable=SC2094 # scenario_die only names the file
+# scenario_tool BUILD: print the path of the checker, building it first when
+# it is missing (make builds it with `all`; this covers a build directory
+# made before the tool existed). make's output goes to stderr: callers
+# capture stdout.
+scenario_tool() {
+    local build=${1%/} tool abs
+    tool=$build/host/scenario-check
+    if [[ ! -x $tool ]]; then
+        abs=$(realpath -m -- "$build")
+        echo "scenario: building $tool" >&2
+        (cd "$SCENARIO_ROOT" && make --no-print-directory BUILD="$abs" "$abs/host/scenario-check") >&2 ||
+            {
+                echo "scenario: cannot build $tool" >&2
+                exit 2
+            }
+    fi
+    printf '%s\n' "$tool"
+}
+
+# scenario_parse FILE BUILD: check FILE (errors "file:line: message" on
+# stderr, exit 2) and set, one entry per boot module in boot order:
+#   SCENARIO_PATHS[i]     the file to load (BUILD/user/<program>.elf, the
+#                         scenario file itself, or a data file)
+#   SCENARIO_ARGS[i]      its arguments, joined by single blanks ("" if none)
+#   SCENARIO_PROGRAMS[i]  the program name for BUILD/user/<program>.elf,
+#                         "" for the scenario file and data files
+# The component form's modules are the root task, the scenario file, its
+# programs and its files (docs/scenarios.md).
 scenario_parse() {
-    local file=$1 build=$2 line words keyword lineno=0 prog path
+    local file=$1 build=${2%/} tool list line path prog
     SCENARIO_PROGRAMS=()
     SCENARIO_PATHS=()
     SCENARIO_ARGS=()
-    [[ -r $file ]] || scenario_die "$file" 0 "cannot read scenario file"
-    while IFS= read -r line || [[ -n $line ]]; do
-        lineno=$((lineno + 1))
-        line=${line%$'\r'}
-        line=${line%%#*}
-        read -r -a words <<<"$line"
-        [[ ${#words[@]} -eq 0 ]] && continue
-        keyword=${words[0]}
-        case "$keyword" in
-        module)
-            [[ ${#words[@]} -ge 2 ]] || scenario_die "$file" "$lineno" "module: missing program name"
-            prog=${words[1]}
-            [[ $prog =~ ^[A-Za-z0-9_][A-Za-z0-9_.+-]*$ ]] ||
-                scenario_die "$file" "$lineno" "module: bad program name '$prog' (letters, digits, _ . + - only)"
-            path=$build/user/$prog.elf
-            [[ -f $path ]] || scenario_die "$file" "$lineno" "module: program file missing: $path"
-            SCENARIO_PROGRAMS+=("$prog")
-            SCENARIO_PATHS+=("$path")
-            SCENARIO_ARGS+=("${words[*]:2}")
-            ;;
-        *)
-            scenario_die "$file" "$lineno" "unknown keyword '$keyword'"
-            ;;
-        esac
-    done <"$file"
-    [[ ${#SCENARIO_PROGRAMS[@]} -gt 0 ]] || scenario_die "$file" "$((lineno > 0 ? lineno : 1))" "no module in scenario"
+    tool=$(scenario_tool "$build") || exit 2
+    list=$("$tool" --modules "$build" "$file") || exit 2
+    while IFS= read -r line; do
+        path=${line%% *}
+        SCENARIO_PATHS+=("$path")
+        if [[ $line == *' '* ]]; then
+            SCENARIO_ARGS+=("${line#* }")
+        else
+            SCENARIO_ARGS+=("")
+        fi
+        prog=
+        if [[ $path == "$build/user/"*.elf ]]; then
+            prog=${path#"$build/user/"}
+            prog=${prog%.elf}
+        fi
+        SCENARIO_PROGRAMS+=("$prog")
+    done <<<"$list"
 }
 
 # scenario_load BUILD SCENARIO: scenario_file + scenario_parse; also sets

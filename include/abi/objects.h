@@ -40,7 +40,7 @@ enum abi_obj_type {
 #define ABI_CAP_MACHINE 5u
 #define ABI_CAP_SCHED_CONTROL 6u
 #define ABI_CAP_ROOT_FIRST_FREE 8u
-#define ABI_ROOT_CAP_SLOTS 1024u
+#define ABI_ROOT_CAP_SLOTS 8192u
 #define ABI_MAX_CAP_SLOTS 65536u
 
 /* thread_exregs flags */

@@ -26,15 +26,22 @@
  *                                      (without `from`: of the root, which
  *                                      provides log, memory, files, threads)
  *     env <KEY>=<value>                an environment variable
+ *     expect fault                     it is meant to fault (containment
+ *                                      tests): the scenario's status does
+ *                                      not count its fault, but would count
+ *                                      its normal exit
  *     reads <file>                     it may read boot file <file> (through
  *                                      the root's `files` service and open())
  *   file <name> <path>                 (anywhere; not part of a component) a
  *                                      data boot module: <path> relative to
- *                                      the repository, declared before use
+ *                                      the repository
  *
- * A route names a provider that exists and provides the service; a service
- * used without `from` must be a root service. Names are [a-z0-9_-], 1 to
- * SCN_NAME_MAX-1 characters; programs also allow '.' and '+'.
+ * A route names a provider that exists and provides the service (routes
+ * and `reads` may name what is declared later); a service used without
+ * `from` must be a root service; no component routes to itself. Names are
+ * [a-z0-9_-], 1 to SCN_NAME_MAX-1 characters; programs also allow '.' and
+ * '+'. The lines are checked in order, then the references in file order:
+ * the error is the first unreadable line, else the first bad reference.
  */
 #ifndef DROPS_SCENARIO_H
 #define DROPS_SCENARIO_H
@@ -44,7 +51,7 @@
 
 #define SCN_NAME_MAX 32       /* including the terminating NUL */
 #define SCN_COMPONENTS_MAX 32
-#define SCN_MODULES_MAX 32    /* `module` lines */
+#define SCN_MODULES_MAX 16    /* `module` lines: the kernel takes 16 boot modules (ABI_KIP_MODULE_MAX) */
 #define SCN_FILES_MAX 16      /* top-level `file` lines */
 #define SCN_PROVIDES_MAX 8    /* per component */
 #define SCN_USES_MAX 16       /* per component */
@@ -62,16 +69,24 @@
 #define SCN_ROOT_SERVICES "log", "memory", "files", "threads"
 #define SCN_PROVIDER_ROOT (-1)
 
-/* An argument vector: argv[i] point into text. */
+/* An argument vector: argv[i] point into text, of this very structure (a
+ * copy of a struct scenario still points into the original). */
 struct scn_argv {
     unsigned argc;
-    const char *argv[SCN_ARGS_MAX];
+    const char *argv[SCN_ARGS_MAX + 1]; /* the program and its arguments */
     char text[SCN_TEXT_MAX];
 };
 
 struct scn_use {
     char service[SCN_NAME_MAX];
+    char from[SCN_NAME_MAX]; /* the provider as written; "" for the root */
     int provider; /* component index, or SCN_PROVIDER_ROOT */
+    unsigned line;
+};
+
+/* A `reads` line as written; the component's files[] holds it resolved. */
+struct scn_read {
+    char file[SCN_NAME_MAX];
     unsigned line;
 };
 
@@ -86,6 +101,8 @@ struct scn_component {
     struct scn_use uses[SCN_USES_MAX];
     char env[SCN_ENV_MAX][SCN_TEXT_MAX / 4]; /* "KEY=value" */
     int files[SCN_FILE_USES_MAX];            /* indexes into scenario.files */
+    unsigned expect_fault;                   /* `expect fault` */
+    struct scn_read reads[SCN_FILE_USES_MAX];
     unsigned line;
 };
 
@@ -125,5 +142,17 @@ int scenario_find(const struct scenario *s, const char *name);
 
 /* Index of the file module called `name`, or -1. */
 int scenario_find_file(const struct scenario *s, const char *name);
+
+/*
+ * The boot modules of the component form, in this order (tools/scenario-check
+ * --modules prints them; the root finds each by its index):
+ *   0  the root task (root.elf)
+ *   1  the scenario file itself
+ *   2  .. 2+n-1: the n distinct programs, in order of first use
+ *   then the top-level files, in order of declaration (command line "<path> <name>")
+ * scenario_programs stores the program names in that order in programs[]
+ * (pointers into *s) and returns n.
+ */
+unsigned scenario_programs(const struct scenario *s, const char *programs[SCN_COMPONENTS_MAX]);
 
 #endif

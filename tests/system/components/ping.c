@@ -1,0 +1,67 @@
+/*
+ * System test component: a client of `pong` through a route the scenario
+ * declares, sharing a dataspace with it, and the witness of containment:
+ * `crasher` faults, the root reports it, and ping and pong carry on.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "drops/ctap.h"
+#include "drops/services.h"
+
+int main(void)
+{
+    const char *slot_env = getenv("DROPS_CAP_echo");
+    unsigned slot = slot_env ? (unsigned)atoi(slot_env) : 0;
+    ok(slot >= DROPS_CAP_ROUTES, "the route to 'echo' is in slot %u (DROPS_CAP_echo)", slot);
+
+    uint64_t *mr = utcb()->mr;
+    mr[0] = 1, mr[1] = 41, mr[2] = 99;
+    struct sys_ret r = ipc_call(slot, ABI_TAG(0, 3, 0), ABI_TIMEOUT_NEVER);
+    ok(!r.err && mr[1] == 42 && mr[2] == 100, "an IPC call through the route: pong answered 42, 100");
+    /* ping is the scenario's third component (index 2). */
+    ok(!r.err && DROPS_LABEL_SERVICE(mr[0]) == 0 && DROPS_LABEL_CLIENT(mr[0]) == 2,
+       "pong saw the label of (its service 0, client 2 = ping): 0x%lx", (unsigned long)mr[0]);
+
+    uint64_t addr = 0, size = 0;
+    int64_t e;
+    /* pong creates the dataspace; it may not have got there yet. */
+    for (int i = 0; i < 100 && (e = drops_mem_share("pingpong", 0, &addr, &size)) != 0; i++) {
+        struct timespec d = {0, 1000000};
+        nanosleep(&d, NULL);
+    }
+    ok(!e && addr && size == 64 << 10, "attached the shared dataspace 'pingpong': %lu bytes", (unsigned long)size);
+    if (!e) {
+        volatile uint32_t *p = (volatile uint32_t *)addr;
+        for (uint64_t i = 0; i < size / 4; i++) p[i] = (uint32_t)(i * 7 + 1);
+        mr[0] = 2;
+        r = ipc_call(slot, ABI_TAG(0, 1, 0), ABI_TIMEOUT_NEVER);
+        ok(!r.err && mr[1] == size / 4, "pong read every word ping wrote (%lu of %lu)", (unsigned long)mr[1],
+           (unsigned long)(size / 4));
+        uint64_t good = 0;
+        for (uint64_t i = 0; i < size / 4; i++) good += p[i] == (uint32_t)(i * 3);
+        ok(good == size / 4, "and ping reads what pong wrote back: zero copies, one memory");
+    }
+    ok(drops_mem_share("pingpong", 4096, &addr, &size) == ABI_E_INVALID_ARG,
+       "attaching with a different size is refused");
+
+    /* Containment: wait for crasher's end, then check the others still work. */
+    struct drops_comp_status st = {0};
+    for (int i = 0; i < 500; i++) {
+        if (drops_parent_status("crasher", &st) || st.state != DROPS_COMP_RUNNING) break;
+        struct timespec d = {0, 2000000};
+        nanosleep(&d, NULL);
+    }
+    ok(st.state == DROPS_COMP_FAULTED, "the root reports 'crasher' as faulted (state %lu)", (unsigned long)st.state);
+    ok(st.fault_vector == ABI_EXC_PF && st.fault_addr == 0xdead0000 && st.fault_ip >= 0x400000,
+       "with its fault: page fault at 0x%lx, ip 0x%lx", (unsigned long)st.fault_addr, (unsigned long)st.fault_ip);
+    mr[0] = 1, mr[1] = 1;
+    r = ipc_call(slot, ABI_TAG(0, 2, 0), ABI_TIMEOUT_NEVER);
+    ok(!r.err && mr[1] == 2, "pong still answers after the crash");
+    ok(drops_parent_status("nobody", &st) == ABI_E_INVALID_ARG, "status of an unknown component: an error");
+    ok(drops_log("a line through the log service", 30) == 0, "the log service prints a line");
+    ok(drops_file_map("greeting", &addr, &size) == ABI_E_INVALID_CAP, "no route to 'files': the call fails cleanly");
+    ctap_done();
+}
