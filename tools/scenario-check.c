@@ -83,6 +83,8 @@ static void program_path(char *buf, size_t size, const char *build, const char *
 }
 
 /* Every program and file of scn exists; reports each missing one. */
+static void file_path(char *buf, size_t size, const char *build, const char *path);
+
 static int check_built(const char *file, const char *build)
 {
     char path[4096], msg[4200];
@@ -111,12 +113,22 @@ static int check_built(const char *file, const char *build)
         rc = -1;
     }
     for (unsigned i = 0; i < scn.nfiles; i++) {
-        if (is_file(scn.files[i].path)) continue;
-        snprintf(msg, sizeof msg, "file '%s': no such file: %s", scn.files[i].name, scn.files[i].path);
+        file_path(path, sizeof path, build, scn.files[i].path);
+        if (is_file(path)) continue;
+        snprintf(msg, sizeof msg, "file '%s': no such file: %s", scn.files[i].name, path);
         report(file, scn.files[i].line, msg);
         rc = -1;
     }
     return rc;
+}
+
+/* A `file` path: relative to the repository, or with the prefix "build:"
+ * relative to the build directory (a program of the build as data, e.g.
+ * the ELF file the loader fuzz test corrupts). */
+static void file_path(char *buf, size_t size, const char *build, const char *path)
+{
+    if (!strncmp(path, "build:", 6)) snprintf(buf, size, "%s/%s", build, path + 6);
+    else snprintf(buf, size, "%s", path);
 }
 
 /* One boot module: "<path>" or "<path> <args>". The kernel keeps
@@ -171,8 +183,10 @@ static int print_modules(const char *file, const char *build)
             program_path(path, sizeof path, build, programs[i]);
             module_line(file, 0, path, "", print);
         }
-        for (unsigned i = 0; i < scn.nfiles; i++)
-            if (module_line(file, scn.files[i].line, scn.files[i].path, scn.files[i].name, print) < 0) return -1;
+        for (unsigned i = 0; i < scn.nfiles; i++) {
+            file_path(path, sizeof path, build, scn.files[i].path);
+            if (module_line(file, scn.files[i].line, path, scn.files[i].name, print) < 0) return -1;
+        }
     }
     return 0;
 }

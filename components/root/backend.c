@@ -189,6 +189,8 @@ struct cthread *cthread_create(struct comp *c, const struct abi_exc_state *start
     int64_t e = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_GATE, ct->gate, h->thread, (uint64_t)(uintptr_t)ct).err;
     if (!e) e = sys_cap_copy(c->task, ct->gate, DROPS_CAP_EXC_BASE + i, ABI_R_SEND).err;
     if (!e) e = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_THREAD, ct->thread, 0, 0).err;
+    /* The component's own handle on its thread (for the admission server). */
+    if (!e) e = sys_cap_copy(c->task, ct->thread, DROPS_CAP_THREAD_BASE + i, ABI_R_ALL).err;
     if (!e) e = sys_thread_bind(ct->thread, c->task, utcb_va).err;
     if (!e) e = sys_thread_config(ct->thread, 0, DROPS_CAP_EXC_BASE + i).err;
     if (!e) e = sys_thread_sched(ct->thread, prio, prio).err;
@@ -252,8 +254,14 @@ void comp_end(struct comp *c, enum comp_state how, uint64_t status)
         if (c->threads[i].state == CT_NEW || c->threads[i].state == CT_RUNNING) cthread_finish(&c->threads[i]);
     sys_cap_delete(c->task);
     slot_free(c->task);
+    if (c->parent_gate) {
+        sys_cap_delete(c->parent_gate);
+        slot_free(c->parent_gate);
+        c->parent_gate = 0;
+    }
     uint64_t before = c->used;
     comp_release_memory(c);
+    if (c->parent >= 0) comps[c->parent].used -= c->quota; /* the child's quota was lent */
     if (how == COMP_FAULTED)
         say("component '%s' faulted: %s (vector %lu) at ip 0x%lx, address 0x%lx; stopped, %lu KiB reclaimed\n",
             c->scn->name, c->fault_vector == ABI_EXC_PF ? "page fault" : "exception", c->fault_vector, c->fault_ip,

@@ -188,3 +188,115 @@ const char *comp_load(struct comp *c, const struct module *m, uint64_t *entry, u
     *sp = top;
     return NULL;
 }
+
+/* --- the loader service: children started from a component's memory --- */
+
+#define CHILD_FILE_MAX (16ull << 20)
+
+static struct scn_component child_scn[SCN_COMPONENTS_MAX];
+
+static int name_ok(const char *n)
+{
+    if (!n[0]) return 0;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) return 0;
+    return 1;
+}
+
+int64_t loader_start(struct comp *parent, const uint64_t *mr, uint64_t *handle)
+{
+    uint64_t addr = mr[1], size = mr[2], quota = mr[3], prio = mr[4];
+    char name[DROPS_NAME_WORDS * 8];
+    memcpy(name, &mr[5], sizeof name);
+    name[sizeof name - 1] = 0;
+    if (!name_ok(name) || !size || size > CHILD_FILE_MAX || !quota || prio > parent->scn->priority)
+        return ABI_E_INVALID_ARG;
+    /* The child's quota is lent from the parent's. */
+    quota = PAGES(quota) * PAGE;
+    if (quota > parent->quota - parent->used) return ABI_E_NO_MEMORY;
+    /* A slot never used, or one whose component has ended. */
+    unsigned i = ncomps_scenario;
+    while (i < SCN_COMPONENTS_MAX && i < ncomps && comps[i].state != COMP_EXITED && comps[i].state != COMP_FAULTED &&
+           comps[i].state != COMP_STOPPED)
+        i++;
+    if (i == SCN_COMPONENTS_MAX) return ABI_E_BUSY;
+
+    /* A private copy: the parent may change its buffer while we check it. */
+    uint64_t phys = frames_alloc_contig(PAGES(size));
+    if (!phys) return ABI_E_NO_MEMORY;
+    struct module m = {pwin(phys), size, phys};
+    int64_t e = 0;
+    if (comp_read(parent, addr, pwin(phys), size)) e = ABI_E_INVALID_ARG;
+    struct elf_image im;
+    const char *why = e ? "the file is not in the caller's memory" : elf_check(m.data, size, &im);
+    if (why) {
+        say("loader: '%s' from '%s' refused: %s\n", name, parent->scn->name, why);
+        frames_free(phys, PAGES(size));
+        return ABI_E_INVALID_ARG;
+    }
+
+    struct scn_component *s = &child_scn[i];
+    memset(s, 0, sizeof *s);
+    memcpy(s->name, name, sizeof s->name);
+    memcpy(s->program, name, sizeof s->program);
+    memcpy(s->args.text, name, sizeof s->name);
+    s->args.argc = 1;
+    s->args.argv[0] = s->args.text;
+    s->quota = quota;
+    s->priority = (unsigned)prio;
+    s->expect_fault = 1; /* children never decide the scenario's status */
+
+    struct comp *c = &comps[i];
+    memset(c, 0, sizeof *c);
+    c->scn = s;
+    c->index = i;
+    c->parent = (int)parent->index;
+    c->quota = quota;
+    c->mmap_next = COMP_MMAP_BASE;
+    c->next_tid = 1;
+    c->state = COMP_LOADING;
+    if (i >= ncomps) ncomps = i + 1;
+    parent->used += quota;
+    uint64_t entry, sp;
+    c->task = slot_alloc();
+    why = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_TASK, c->task, DROPS_CAP_SLOTS, 0).err
+              ? "out of kernel memory for its task"
+              : comp_load(c, &m, &entry, &sp);
+    frames_free(phys, PAGES(size));
+    struct cthread *ct = NULL;
+    if (!why) {
+        struct abi_exc_state start;
+        memset(&start, 0, sizeof start);
+        start.rip = entry, start.rsp = sp, start.rflags = 0x202;
+        ct = cthread_create(c, &start, s->priority, &e);
+        if (!ct) why = "cannot create its first thread";
+    }
+    if (!why) {
+        abi_cap_t g = slot_alloc();
+        if (sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_GATE, g, ABI_CAP_SELF_THREAD, DROPS_LABEL(SVC_PARENT, i)).err ||
+            sys_cap_copy(c->task, g, DROPS_CAP_PARENT, ABI_R_SEND).err)
+            why = "cannot give it its parent gate";
+        /* The gate is deleted with the child's end (slot reused below). */
+        c->parent_gate = g;
+    }
+    if (!why) {
+        c->state = COMP_RUNNING;
+        if (sys_thread_exregs(ct->thread, 0, 0, ABI_EXREGS_START).err) why = "cannot start its thread";
+    }
+    if (why) {
+        say("loader: '%s' from '%s' not started: %s\n", name, parent->scn->name, why);
+        c->load_error = why;
+        comp_end(c, COMP_FAULTED, 0);
+        return ABI_E_INVALID_ARG;
+    }
+    *handle = i;
+    return 0;
+}
+
+int64_t loader_stop(struct comp *parent, uint64_t handle)
+{
+    if (handle < ncomps_scenario || handle >= ncomps || comps[handle].parent != (int)parent->index)
+        return ABI_E_INVALID_ARG;
+    comp_end(&comps[handle], COMP_STOPPED, 0);
+    return 0;
+}

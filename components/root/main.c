@@ -12,7 +12,7 @@
 #include "root.h"
 
 struct comp comps[SCN_COMPONENTS_MAX];
-unsigned ncomps;
+unsigned ncomps, ncomps_scenario;
 struct scenario scenario;
 
 /* --- boot modules (module 0 is the root, 1 the scenario) --- */
@@ -99,9 +99,9 @@ static int64_t give_gate(struct comp *c, abi_cap_t thread, uint64_t label, unsig
 
 static const char *root_service(const char *name, unsigned *svc)
 {
-    static const char *const names[] = {[SVC_LOG] = "log", [SVC_MEMORY] = "memory", [SVC_FILES] = "files",
-                                        [SVC_THREADS] = "threads"};
-    for (unsigned i = SVC_LOG; i <= SVC_THREADS; i++)
+    static const char *const names[] = {[SVC_LOG] = "log",         [SVC_MEMORY] = "memory", [SVC_FILES] = "files",
+                                        [SVC_THREADS] = "threads", [SVC_PARENT] = "",       [SVC_LOADER] = "loader"};
+    for (unsigned i = SVC_LOG; i <= SVC_LOADER; i++)
         if (!strcmp(names[i], name)) {
             *svc = i;
             return names[i];
@@ -144,13 +144,14 @@ int main(void)
     }
     say("scenario %s: %u components, %lu MiB free\n", name, scenario.ncomponents, frames_free_count() * PAGE >> 20);
 
-    ncomps = scenario.ncomponents;
+    ncomps = ncomps_scenario = scenario.ncomponents;
     uint64_t entry[SCN_COMPONENTS_MAX], sp[SCN_COMPONENTS_MAX];
     lock();
     for (unsigned i = 0; i < ncomps; i++) {
         struct comp *c = &comps[i];
         c->scn = &scenario.components[i];
         c->index = i;
+        c->parent = -1;
         c->quota = c->scn->quota;
         c->mmap_next = COMP_MMAP_BASE;
         c->next_tid = 1;
@@ -177,7 +178,10 @@ int main(void)
             const struct scn_use *use = &c->scn->uses[u];
             unsigned svc;
             if (use->provider == SCN_PROVIDER_ROOT) {
-                if (root_service(use->service, &svc))
+                /* sched: the kernel's capability itself, not a root service. */
+                if (!strcmp(use->service, "sched"))
+                    e = sys_cap_copy(c->task, ABI_CAP_SCHED_CONTROL, DROPS_CAP_SCHED, ABI_R_ALL).err;
+                else if (root_service(use->service, &svc))
                     e = give_gate(c, ABI_CAP_SELF_THREAD, DROPS_LABEL(svc, i), DROPS_CAP_LOG + svc - SVC_LOG);
                 continue;
             }

@@ -97,6 +97,8 @@ struct comp {
     unsigned line_len;
     unsigned long syscalls, enosys;
     const char *load_error; /* why it could not be started */
+    int parent;             /* a child started through the loader: its parent, else -1 */
+    abi_cap_t parent_gate;  /* a child's gate to the parent service (root's original) */
     /* files opened through the libc backend (0, 1, 2: the log) */
     struct {
         int file;
@@ -182,9 +184,15 @@ void slot_free(abi_cap_t slot);
 #define SVC_FILES 3u
 #define SVC_THREADS 4u
 #define SVC_PARENT 5u
+#define SVC_LOADER 6u
 #define LABEL_INTERNAL 0xffffffffull /* handler -> main: a component ended */
 
 void services_loop(void);
+/* The loader service: start an ELF file from c's memory as its child. */
+int64_t loader_start(struct comp *c, const uint64_t *mr, uint64_t *handle);
+int64_t loader_stop(struct comp *c, uint64_t handle);
+/* Components and children: the number of comps[] slots in use so far. */
+extern unsigned ncomps_scenario;
 /* Text from component c (write(1|2) or the log service): printed line by
  * line as "[name] line". Lock held. */
 void comp_log(struct comp *c, const char *text, uint64_t len);

@@ -103,10 +103,21 @@ static unsigned serve(struct comp *c, unsigned svc, uint64_t *mr, unsigned words
             if (ct && !e) mr[1] = ct->tid, out = 2;
         }
         break;
+    case SVC_LOADER:
+        if (op == DROPS_LOADER_START && words >= 5 + DROPS_NAME_WORDS) {
+            e = loader_start(c, mr, &mr[1]);
+            out = e ? 1 : 2;
+        } else if (op == DROPS_LOADER_STOP && words >= 2) {
+            e = loader_stop(c, mr[1]);
+        }
+        break;
     case SVC_PARENT:
         if (op == DROPS_PARENT_STATUS && words >= 1 + DROPS_NAME_WORDS) {
             get_name(&mr[1], name);
             int i = scenario_find(&scenario, name);
+            /* Children by name too (the latest of that name). */
+            for (unsigned k = ncomps_scenario; i < 0 && k < ncomps; k++)
+                if (comps[k].scn && !strcmp(comps[k].scn->name, name)) i = (int)k;
             if (i < 0) break;
             const struct comp *o = &comps[i];
             static const uint64_t state[] = {[COMP_LOADING] = DROPS_COMP_RUNNING, [COMP_RUNNING] = DROPS_COMP_RUNNING,
@@ -126,7 +137,7 @@ static unsigned serve(struct comp *c, unsigned svc, uint64_t *mr, unsigned words
 
 static int over(void)
 {
-    for (unsigned i = 0; i < ncomps; i++)
+    for (unsigned i = 0; i < ncomps_scenario; i++)
         if (!comps[i].scn->nprovides && comps[i].state == COMP_RUNNING) return 0;
     return 1;
 }
@@ -140,7 +151,7 @@ static _Noreturn void finish(void)
         }
     int status = 0;
     say("summary:\n");
-    for (unsigned i = 0; i < ncomps; i++) {
+    for (unsigned i = 0; i < ncomps_scenario; i++) {
         const struct comp *c = &comps[i];
         if (c->load_error) {
             say("  %-12s not started: %s\n", c->scn->name, c->load_error);

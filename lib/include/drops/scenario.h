@@ -24,7 +24,8 @@
  *     uses <service> [from <component>]  a route: the component gets a
  *                                      capability to <service> of <component>
  *                                      (without `from`: of the root, which
- *                                      provides log, memory, files, threads)
+ *                                      provides log, memory, files, threads,
+ *                                      loader and sched)
  *     env <KEY>=<value>                an environment variable
  *     expect fault                     it is meant to fault (containment
  *                                      tests): the scenario's status does
@@ -66,7 +67,7 @@
 #define SCN_QUOTA_MAX (1ull << 40)
 
 /* The root's own services, usable without `from`. */
-#define SCN_ROOT_SERVICES "log", "memory", "files", "threads"
+#define SCN_ROOT_SERVICES "log", "memory", "files", "threads", "loader", "sched"
 #define SCN_PROVIDER_ROOT (-1)
 
 /* An argument vector: argv[i] point into text, of this very structure (a

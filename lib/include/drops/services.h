@@ -16,7 +16,10 @@
  *   DROPS_CAP_EXC_BASE + i               thread i's exception handler (the
  *                                        root's libc backend); not for use
  *   DROPS_CAP_RECV_BASE ...              where capabilities the component
- *                                        receives land (threads it creates)
+ *                                        receives may land (its choice)
+ *   DROPS_CAP_THREAD_BASE + i            its own thread i (thread ids count
+ *                                        from 1 in creation order; the index
+ *                                        comes back from thread creation)
  *
  * Requests are IPC calls with tag protocol DROPS_PROTO_ROOT and mr0 = the
  * operation; the reply has mr0 = 0 or an enum abi_error, results in mr1...
@@ -38,10 +41,16 @@
 #define DROPS_CAP_FILES 11u
 #define DROPS_CAP_THREADS 12u
 #define DROPS_CAP_PARENT 13u /* every component has it: status queries */
+#define DROPS_CAP_LOADER 14u
+#define DROPS_CAP_SCHED 15u  /* `uses sched`: the kernel's reservation control
+                                capability itself (ABI_OBJ_SCHED_CONTROL), for
+                                the admission server */
 #define DROPS_CAP_ROUTES 16u
 #define DROPS_CAP_EXC_BASE 64u
 #define DROPS_THREADS_MAX 64u
 #define DROPS_CAP_RECV_BASE 128u
+#define DROPS_CAP_THREAD_BASE 192u /* thread i of the component itself (SEND, CTRL,
+                                      COPY): to hand to the admission server */
 #define DROPS_CAP_SLOTS 256u
 
 #define DROPS_PROTO_ROOT 0x200u
@@ -57,7 +66,15 @@ enum drops_root_op {
     DROPS_MEM_INFO = 19,      /* -> mr1 = quota, mr2 = bytes in use */
     DROPS_FILE_MAP = 32,      /* name in mr1.. -> mr1 = address, mr2 = size (read-only) */
     DROPS_THREAD_CREATE = 48, /* mr1 = ip, mr2 = sp, mr3 = priority, mr4 = rdi
-                                 -> mr1 = thread id; cap item: the thread (SEND|CTRL) */
+                                 -> mr1 = thread id, mr2 = index i (its cap is in
+                                 DROPS_CAP_THREAD_BASE + i) */
+    DROPS_LOADER_START = 56,  /* mr1 = address, mr2 = size of an ELF file in the
+                                 caller's memory, mr3 = quota, mr4 = priority,
+                                 name in mr5.. -> mr1 = child handle; the child
+                                 runs with no routes but the parent's; a bad
+                                 file is refused (ABI_E_INVALID_ARG) with the
+                                 reason in the log */
+    DROPS_LOADER_STOP = 57,   /* mr1 = child handle: stop it if still running */
     DROPS_PARENT_STATUS = 64, /* name in mr1.. -> mr1 = state, mr2 = exit status,
                                  mr3 = fault vector, mr4 = fault address, mr5 = fault ip */
 };
@@ -154,6 +171,25 @@ static inline int64_t drops_file_map(const char *name, uint64_t *addr, uint64_t 
 struct drops_comp_status {
     uint64_t state, exit_status, fault_vector, fault_addr, fault_ip;
 };
+
+/* Start a program from an ELF file in our memory as a child component. */
+static inline int64_t drops_loader_start(const void *elf, uint64_t size, uint64_t quota, unsigned prio, const char *name,
+                                         uint64_t *handle)
+{
+    uint64_t *mr = utcb()->mr;
+    mr[0] = DROPS_LOADER_START, mr[1] = (uint64_t)(uintptr_t)elf, mr[2] = size, mr[3] = quota, mr[4] = prio;
+    drops_put_name(&mr[5], name);
+    int64_t e = drops_root_result(drops_root_call(DROPS_CAP_LOADER, 5 + DROPS_NAME_WORDS));
+    if (!e) *handle = mr[1];
+    return e;
+}
+
+static inline int64_t drops_loader_stop(uint64_t handle)
+{
+    uint64_t *mr = utcb()->mr;
+    mr[0] = DROPS_LOADER_STOP, mr[1] = handle;
+    return drops_root_result(drops_root_call(DROPS_CAP_LOADER, 2));
+}
 
 static inline int64_t drops_parent_status(const char *name, struct drops_comp_status *st)
 {
