@@ -17,10 +17,11 @@ timeout 120 qemu-system-x86_64 -M q35 -cpu max -m 512M -accel tcg -icount shift=
     -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
     -cdrom "$BUILD/drops-default.iso" </dev/null >>"$log" 2>&1
 rc=$?
-if grep -q "starting root task '/boot/tour.elf'" "$log" && grep -q "tour: summary: every step worked" "$log"; then
-    echo "ok 2 - GRUB loaded the kernel and the tour, and every step worked"
+if grep -q "starting root task '/boot/root.elf'" "$log" && grep -q "scenario status 0" "$log" &&
+    grep -q "analyzer: 24 of 24 frames" "$log"; then
+    echo "ok 2 - GRUB loaded the kernel, the root and the default scenario's components, and they all did their job"
 else
-    echo "not ok 2 - the tour did not run to its summary (log: $log)"
+    echo "not ok 2 - the default scenario did not run to its summary (log: $log)"
 fi
 if [ "$rc" -eq 1 ]; then
     echo "ok 3 - the machine ended with status 0"

@@ -1,0 +1,1 @@
+$(eval $(call musl_program,kvstore,apps/kvstore/main.c))

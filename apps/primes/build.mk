@@ -1,0 +1,1 @@
+$(eval $(call musl_program,primes,apps/primes/main.c))
