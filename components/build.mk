@@ -1,7 +1,7 @@
 # components/build.mk -- how components and apps are built. Included by the
 # top Makefile after lib/build.mk.
 #
-# Each directory components/<name>/ and apps/<name>/ that has a build.mk
+# Each directory components/<name>/, apps/<name>/ and bench/<name>/ that has a build.mk
 # says in it what it is, with one of:
 #   $(eval $(call user_program,<name>,<sources>))   freestanding native
 #       program on lib/ (the root task; programs started as raw modules)
@@ -34,4 +34,4 @@ $(BUILD)/user/$(1).elf: $(2:%.c=$(MUSL_OBJ)/%.o)
 -include $(2:%.c=$(MUSL_OBJ)/%.d)
 endef
 
-include $(sort $(wildcard components/*/build.mk apps/*/build.mk)) tests/system/components/build.mk
+include $(sort $(wildcard components/*/build.mk apps/*/build.mk bench/*/build.mk)) tests/system/components/build.mk

@@ -121,7 +121,6 @@ static const char *comp_create(struct comp *c, uint64_t *entry, uint64_t *sp)
 
 int main(void)
 {
-    uint64_t t0 = now_ns();
     backend_init();
     frames_init();
     const struct abi_kip *k = kip();
@@ -205,7 +204,11 @@ int main(void)
             comp_end(c, COMP_FAULTED, 0);
         }
     }
-    say("started in %lu us\n", (now_ns() - t0) / 1000);
+    /* Boot timing from the KIP's TSC stamps: kernel entry, first root
+     * instruction, every component's first thread started. */
+    uint64_t khz = k->tsc_khz ? k->tsc_khz : 1, ready = rdtsc();
+    say("boot: kernel_to_root_us=%lu root_to_scenario_ready_us=%lu\n", (k->root_start_tsc - k->boot_tsc) * 1000 / khz,
+        (ready - k->root_start_tsc) * 1000 / khz);
     unlock();
     services_loop();
     return 0;
