@@ -10,6 +10,16 @@
 
 #include "drops/ctap.h"
 #include "drops/services.h"
+#include "drops/thread.h"
+
+/* A native thread: no libc, just counting and IPC-free spinning. */
+static volatile unsigned long spins;
+static void spinner(void *arg)
+{
+    unsigned long n = (unsigned long)arg;
+    for (unsigned long i = 0; i < n; i++) spins++;
+}
+static unsigned char spin_stack[16384] __attribute__((aligned(16)));
 
 int main(void)
 {
@@ -63,5 +73,21 @@ int main(void)
     ok(drops_parent_status("nobody", &st) == ABI_E_INVALID_ARG, "status of an unknown component: an error");
     ok(drops_log("a line through the log service", 30) == 0, "the log service prints a line");
     ok(drops_file_map("greeting", &addr, &size) == ABI_E_INVALID_CAP, "no route to 'files': the call fails cleanly");
+    struct drops_thread t = {0, 0};
+    ok(drops_thread_create(&t, spinner, (void *)1000, 200, spin_stack, sizeof spin_stack) == ABI_E_PRIORITY,
+       "a native thread above the component's priority (200 > 100) is refused");
+    /* At the component's own priority: it shares the CPU with the other
+     * components' threads at 100 (a lower one would wait for all of them). */
+    int64_t te = drops_thread_create(&t, spinner, (void *)100000, 100, spin_stack, sizeof spin_stack);
+    ok(!te && sys_cap_info(DROPS_CAP_THREAD_BASE + t.index).err == 0,
+       "created; its capability is at DROPS_CAP_THREAD_BASE + %u", t.index);
+    for (int i = 0; i < 2000 && spins < 100000; i++) {
+        struct timespec d = {0, 1000000};
+        nanosleep(&d, NULL);
+    }
+    ok(!te && spins == 100000, "a native thread at priority 100 ran its function (tid %lu, index %u, %lu spins, %ld)",
+       (unsigned long)t.tid, t.index, spins, (long)te);
+    ok(sys_cap_info(DROPS_CAP_THREAD_BASE + t.index).err != 0,
+       "once it returned, its capability (DROPS_CAP_THREAD_BASE + %u) is gone", t.index);
     ctap_done();
 }
