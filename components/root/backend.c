@@ -522,19 +522,12 @@ static void thread_exit_call(struct cthread *ct, uint64_t status)
     cthread_finish(ct);
 }
 
+#include "linux_syscall_names.h"
+
 static const char *nr_name(uint64_t nr)
 {
-    switch (nr) {
-    case 13: return "rt_sigaction";
-    case 25: return "mremap";
-    case 63: return "uname";
-    case 89: return "readlink";
-    case 273: return "set_robust_list";
-    case 302: return "prlimit64";
-    case 318: return "getrandom";
-    case 334: return "rseq";
-    default: return "unknown";
-    }
+    const unsigned n = sizeof linux_syscall_names / sizeof linux_syscall_names[0];
+    return nr < n && linux_syscall_names[nr] ? linux_syscall_names[nr] : "not a Linux x86-64 call";
 }
 
 /* Serve one Linux system call; 1 when the thread gets a reply. */

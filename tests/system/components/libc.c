@@ -153,5 +153,8 @@ int main(int argc, char **argv)
     errno = 0;
     long r = syscall(SYS_getrandom + 1000); /* no such call */
     ok(r == -1 && errno == ENOSYS, "an unknown system call answers ENOSYS");
+    errno = 0;
+    r = syscall(SYS_getppid);
+    ok(r == -1 && errno == ENOSYS, "a Linux call the backend does not serve (getppid) answers ENOSYS");
     ctap_done();
 }
