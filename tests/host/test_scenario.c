@@ -342,7 +342,7 @@ static void test_component_lines(void)
     bad(WITH("uses a from b c\n"), 2, "uses: expected");
     bad(WITH("uses a from B\n"), 2, "uses: bad component name 'B'");
     bad_exact(WITH("uses frames\n"), 2,
-              "uses: 'frames' is not a root service (log, memory, files, threads): name its provider with 'from'");
+              "uses: 'frames' is not a root service (log, memory, files, threads, loader, sched): name its provider with 'from'");
     bad_exact(WITH("uses log\nuses memory\nuses log\n"), 4,
               "uses: 'log' used twice by component 'a' (first at line 2)");
     bad_exact(WITH("provides x\nuses x from a\n"), 3, "uses: component 'a' cannot use its own service 'x'");
