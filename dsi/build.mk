@@ -12,10 +12,20 @@ DSI_LIB := $(BUILD)/dsi/libdsi.a
 $(BUILD)/dsi/%.o: dsi/%.c | deps-build
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
-$(DSI_LIB): $(BUILD)/dsi/dsi.o
+# The target archive: the core and the environment on kernel IPC
+# (dsi_env_drops.c, which needs lib/'s headers and now_ns from libdrops).
+$(DSI_LIB): $(BUILD)/dsi/dsi.o $(BUILD)/dsi/dsi_env_drops.o
 	@rm -f $@
 	$(Q)ar rcs $@ $^
--include $(BUILD)/dsi/dsi.d
+-include $(BUILD)/dsi/dsi.d $(BUILD)/dsi/dsi_env_drops.d
+
+# Programs that use DSI: the system tests tests/system/dsi_*.c and the
+# benchmark bench/dsi/ see dsi/'s headers and link libdsi.a before libdrops.
+DSI_PROGRAMS := $(patsubst tests/system/%.c,test_%,$(wildcard tests/system/dsi_*.c)) \
+	$(if $(wildcard bench/dsi/main.c),bench_dsi)
+$(foreach p,$(DSI_PROGRAMS),$(eval USER_LIBS_$(p) := $(DSI_LIB)))
+$(DSI_PROGRAMS:%=$(BUILD)/user/%.elf): $(DSI_LIB)
+$(BUILD)/user-obj/tests/system/dsi_%.o $(BUILD)/user-obj/bench/dsi/%.o: USER_CFLAGS += -Idsi
 
 all: $(DSI_LIB)
 

@@ -15,6 +15,19 @@
 #define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define SLOW __attribute__((noinline, cold))
+
+/*
+ * The fast paths (a get, commit or release that finds its slot ready) are
+ * written for few instructions: one compare tells a usable socket
+ * (s->live), the waiting loops and rare cases are separate functions, and
+ * socket fields are read into locals before the stores to shared memory
+ * (the compiler must assume those stores may alias the socket and would
+ * read the fields again). Every check of the general path is still made.
+ */
+
 static const char *const dsi_error_text[] = {
 #define DSI_ERROR_TEXT(num, name, text) [num] = text,
     DSI_ERRORS(DSI_ERROR_TEXT)
@@ -149,6 +162,7 @@ int dsi_attach(struct dsi_socket *s, enum dsi_role role, void *ctrl, uint64_t ct
         .num_packets = n,
         .max_sg = max_sg,
         .role = role,
+        .live = role,
         .flags = cfg->flags,
         .spin = cfg->spin,
         .timeout_ns = cfg->timeout_ns,
@@ -157,9 +171,10 @@ int dsi_attach(struct dsi_socket *s, enum dsi_role role, void *ctrl, uint64_t ct
     return DSI_E_OK;
 }
 
-static int corrupt(struct dsi_socket *s)
+static SLOW int corrupt(struct dsi_socket *s)
 {
     s->broken = DSI_E_CORRUPT;
+    s->live = 0;
     __atomic_fetch_or(&s->hdr->events,
                       s->role == DSI_SENDER ? DSI_EV_TX_CORRUPT : DSI_EV_RX_CORRUPT,
                       __ATOMIC_RELAXED);
@@ -173,6 +188,20 @@ static int usable(const struct dsi_socket *s, uint32_t role, const struct dsi_pa
     if (s->closed) return DSI_E_CLOSED;
     return DSI_E_OK;
 }
+
+/* Why a socket failed the fast check (never OK: live is the role exactly
+ * when usable() passes). */
+static SLOW int unusable(const struct dsi_socket *s, uint32_t role, const struct dsi_packet *p)
+{
+    int r = usable(s, role, p);
+    return r ? r : DSI_E_INVAL;
+}
+
+/* Return unless s is a usable socket of `role` and p a packet handle. */
+#define CHECK_USABLE(s, role, p) \
+    do { \
+        if (unlikely(!(s) || !(p) || (s)->live != (role))) return unusable((s), (role), (p)); \
+    } while (0)
 
 static void wake(struct dsi_socket *s, uint32_t *word)
 {
@@ -198,6 +227,7 @@ int dsi_close(struct dsi_socket *s)
     if (!s || (s->role != DSI_SENDER && s->role != DSI_RECEIVER)) return DSI_E_INVAL;
     if (s->closed) return DSI_E_OK;
     s->closed = true;
+    s->live = 0;
     /* The peer waits, if at all, on the slot of our `done` packet: the
      * receiver for the next packet to be committed (slot EMPTY), the sender
      * for the oldest packet not yet released (slot FULL). */
@@ -267,8 +297,10 @@ static int block_on(struct dsi_socket *s, uint32_t *word, uint32_t seen, uint32_
     /* After WAIT is visible: a close raised before it is seen here, one
      * raised after it finds WAIT and kicks us (see kick). */
     if (__atomic_load_n(&s->hdr->events, __ATOMIC_SEQ_CST) & stop) return DSI_E_OK;
-    s->env.wait(s->env.ctx, word, seen, left);
-    return DSI_E_OK;
+    /* OK and TIMEOUT: look again (the deadline decides). Anything else: the
+     * environment knows the wait cannot end well (the peer is gone). */
+    r = s->env.wait(s->env.ctx, word, seen, left);
+    return r == DSI_E_TIMEOUT ? DSI_E_OK : r;
 }
 
 /* ----------------------------------------------------------------- sender */
@@ -328,31 +360,61 @@ static int tx_drop(struct dsi_socket *s)
     return DSI_E_DROPPED;
 }
 
+/*
+ * The ring is full from the sender's view (next - reclaim == N): reclaim the
+ * oldest packet, waiting for its release if the socket blocks, and then every
+ * further packet the receiver already released, so that the next gets find
+ * room without coming here (in a stream that never empties, this runs once
+ * per ring's worth of packets instead of once per packet).
+ */
+static SLOW int tx_make_room(struct dsi_socket *s)
+{
+    if (s->reclaim == s->done) return DSI_E_LIMIT; /* we hold all N ourselves */
+    int r = tx_reclaim_oldest(s);
+    if (r == DSI_E_AGAIN) return tx_drop(s);
+    if (r) return r;
+    /* The same test as tx_try_reclaim, in a tight loop; whatever is not a
+     * released slot stops it (a still FULL one, or a corrupt one, which
+     * the wait for it will report). */
+    uint64_t reclaim = s->reclaim, done = s->done, tail = s->alloc.tail;
+    uint32_t slot = s->reclaim_slot, n = s->num_packets;
+    bool on = s->alloc.on;
+    while (reclaim != done &&
+           st_bare(__atomic_load_n(&s->desc[slot].state, __ATOMIC_ACQUIRE)) ==
+               st_make(DSI_ST_EMPTY, reclaim)) {
+        if (on) tail = s->alloc.marks[slot];
+        reclaim++;
+        slot = slot + 1 == n ? 0 : slot + 1;
+    }
+    s->reclaim = reclaim;
+    s->reclaim_slot = slot;
+    s->alloc.tail = tail;
+    return DSI_E_OK;
+}
+
 int dsi_tx_get(struct dsi_socket *s, struct dsi_packet *p)
 {
-    int r = usable(s, DSI_SENDER, p);
-    if (r) return r;
-    if (__atomic_load_n(&s->hdr->events, __ATOMIC_RELAXED) & DSI_EV_RX_CLOSED)
+    CHECK_USABLE(s, DSI_SENDER, p);
+    if (unlikely(__atomic_load_n(&s->hdr->events, __ATOMIC_RELAXED) & DSI_EV_RX_CLOSED))
         return DSI_E_PEER_CLOSED;
-    if (s->next - s->reclaim == s->num_packets) {
-        if (s->reclaim == s->done) return DSI_E_LIMIT; /* we hold all N ourselves */
-        r = tx_reclaim_oldest(s);
-        if (r == DSI_E_AGAIN) return tx_drop(s);
+    if (unlikely(s->next - s->reclaim == s->num_packets)) {
+        int r = tx_make_room(s);
         if (r) return r;
     }
+    uint64_t next = s->next, head = s->alloc.head;
+    uint32_t slot = s->next_slot;
     /* The previous packet, if still held, can no longer allocate: its data
      * ends where this one's begins. */
-    if (s->alloc.on && s->next != s->done)
-        s->alloc.marks[slot_dec(s, s->next_slot)] = s->alloc.head;
+    if (s->alloc.on && next != s->done) s->alloc.marks[slot_dec(s, slot)] = head;
 
-    p->no = s->next;
+    p->no = next;
     p->timestamp_ns = 0;
     p->expires_ns = 0;
     p->flags = 0;
     p->nsg = 0;
-    p->alloc_start = s->alloc.head;
-    s->next++;
-    s->next_slot = slot_inc(s, s->next_slot);
+    p->alloc_start = head;
+    s->next = next + 1;
+    s->next_slot = slot_inc(s, slot);
     return DSI_E_OK;
 }
 
@@ -364,13 +426,13 @@ static bool tx_holds(const struct dsi_socket *s, const struct dsi_packet *p)
 
 int dsi_tx_add(struct dsi_socket *s, struct dsi_packet *p, uint64_t offset, uint64_t length)
 {
-    int r = usable(s, DSI_SENDER, p);
-    if (r) return r;
-    if (!tx_holds(s, p) || p->nsg >= s->max_sg) return DSI_E_INVAL;
+    CHECK_USABLE(s, DSI_SENDER, p);
+    uint32_t nsg = p->nsg;
+    if (!tx_holds(s, p) || nsg >= s->max_sg) return DSI_E_INVAL;
     if (!sg_in_bounds(offset, length, s->data_size)) return DSI_E_INVAL;
-    p->sg[p->nsg].offset = offset;
-    p->sg[p->nsg].length = length;
-    p->nsg++;
+    p->sg[nsg].offset = offset;
+    p->sg[nsg].length = length;
+    p->nsg = nsg + 1;
     return DSI_E_OK;
 }
 
@@ -390,36 +452,43 @@ int dsi_tx_cancel(struct dsi_socket *s, struct dsi_packet *p)
 
 int dsi_tx_commit(struct dsi_socket *s, struct dsi_packet *p)
 {
-    int r = usable(s, DSI_SENDER, p);
-    if (r) return r;
-    if (s->next == s->done || p->no != s->done) return DSI_E_ORDER;
-    if (p->nsg > s->max_sg) return DSI_E_INVAL;
-    for (uint32_t i = 0; i < p->nsg; i++)
-        if (!sg_in_bounds(p->sg[i].offset, p->sg[i].length, s->data_size)) return DSI_E_INVAL;
-    if (s->flags & DSI_F_STAMP) p->timestamp_ns = s->env.now(s->env.ctx);
+    CHECK_USABLE(s, DSI_SENDER, p);
+    uint64_t no = p->no, done = s->done;
+    if (unlikely(s->next == done || no != done)) return DSI_E_ORDER;
+    uint32_t nsg = p->nsg, max_sg = s->max_sg;
+    uint64_t data_size = s->data_size;
+    if (unlikely(nsg > max_sg)) return DSI_E_INVAL;
+    uint32_t slot = s->done_slot, n = s->num_packets;
+    struct dsi_sg *g = &s->sg[(uint64_t)slot * max_sg];
+    /* Check and copy the SG elements in one pass: the slot is still ours
+     * (EMPTY), so elements written before a bad one is found are never
+     * seen by the receiver. */
+    for (uint32_t i = 0; i < nsg; i++) {
+        uint64_t off = p->sg[i].offset, len = p->sg[i].length;
+        if (unlikely(!sg_in_bounds(off, len, data_size))) return DSI_E_INVAL;
+        ST(&g[i].offset, off);
+        ST(&g[i].length, len);
+    }
+    if (unlikely(s->flags & DSI_F_STAMP)) p->timestamp_ns = s->env.now(s->env.ctx);
 
-    uint32_t slot = s->done_slot;
+    /* Private bookkeeping first (see the note at the top). */
+    struct dsi_ctrl_header *h = s->hdr;
     struct dsi_desc *d = &s->desc[slot];
-    struct dsi_sg *g = &s->sg[(uint64_t)slot * s->max_sg];
-    ST(&d->nsg, p->nsg);
+    if (s->alloc.on && no == s->next - 1) s->alloc.marks[slot] = s->alloc.head;
+    s->done = done + 1;
+    s->done_slot = slot + 1 == n ? 0 : slot + 1;
+
+    ST(&d->nsg, nsg);
     ST(&d->flags, p->flags & DSI_PF_USER_MASK);
-    ST(&d->no, p->no);
+    ST(&d->no, no);
     ST(&d->timestamp_ns, p->timestamp_ns);
     ST(&d->expires_ns, p->expires_ns);
-    for (uint32_t i = 0; i < p->nsg; i++) {
-        ST(&g[i].offset, p->sg[i].offset);
-        ST(&g[i].length, p->sg[i].length);
-    }
-    if (s->alloc.on && p->no == s->next - 1) s->alloc.marks[slot] = s->alloc.head;
-
     /* Release: the descriptor is visible before the slot turns FULL. */
-    uint32_t old = __atomic_exchange_n(&d->state, st_make(DSI_ST_FULL, p->no), __ATOMIC_ACQ_REL);
-    s->done++;
-    s->done_slot = slot_inc(s, slot);
-    ST(&s->hdr->committed, s->done);
-    if (old & DSI_ST_WAIT) wake(s, &d->state);
+    uint32_t old = __atomic_exchange_n(&d->state, st_make(DSI_ST_FULL, no), __ATOMIC_ACQ_REL);
+    ST(&h->committed, done + 1);
+    if (unlikely(old & DSI_ST_WAIT)) wake(s, &d->state);
     /* Only WAIT may have changed while the slot was ours. */
-    if (st_bare(old) != st_make(DSI_ST_EMPTY, p->no - s->num_packets)) return corrupt(s);
+    if (unlikely(st_bare(old) != st_make(DSI_ST_EMPTY, no - n))) return corrupt(s);
     return DSI_E_OK;
 }
 
@@ -439,13 +508,36 @@ int dsi_tx_alloc_init(struct dsi_socket *s, uint64_t offset, uint64_t size, uint
     return DSI_E_OK;
 }
 
+static SLOW int tx_alloc_slow(struct dsi_socket *s, struct dsi_packet *p, uint64_t length, void **ptr);
+
 int dsi_tx_alloc(struct dsi_socket *s, struct dsi_packet *p, uint64_t length, void **ptr)
 {
-    int r = usable(s, DSI_SENDER, p);
-    if (r) return r;
-    if (!s->alloc.on || !ptr || length == 0 || p->nsg >= s->max_sg) return DSI_E_INVAL;
+    CHECK_USABLE(s, DSI_SENDER, p);
+    uint32_t nsg = p->nsg;
+    if (unlikely(!s->alloc.on || !ptr || length == 0 || nsg >= s->max_sg)) return DSI_E_INVAL;
     /* Allocation is FIFO in packet order: only the newest packet allocates. */
-    if (s->next == s->done || p->no != s->next - 1) return DSI_E_ORDER;
+    uint64_t next = s->next;
+    if (unlikely(next == s->done || p->no != next - 1)) return DSI_E_ORDER;
+    /* Fast: the block fits before the end of the area and in the free space. */
+    uint64_t size = s->alloc.size, pos = s->alloc.pos, head = s->alloc.head;
+    if (likely(length <= size - pos && head + length - s->alloc.tail <= size)) {
+        uint64_t off = s->alloc.base + pos;
+        s->alloc.head = head + length;
+        s->alloc.pos = pos + length == size ? 0 : pos + length;
+        p->sg[nsg].offset = off;
+        p->sg[nsg].length = length;
+        p->nsg = nsg + 1;
+        *ptr = s->data + off;
+        return DSI_E_OK;
+    }
+    return tx_alloc_slow(s, p, length, ptr);
+}
+
+/* The general case: skip to the start of the area, reclaim or wait for
+ * space, or drop. */
+static SLOW int tx_alloc_slow(struct dsi_socket *s, struct dsi_packet *p, uint64_t length, void **ptr)
+{
+    int r;
     if (length > s->alloc.size) return DSI_E_NOSPACE;
 
     uint64_t size = s->alloc.size, skip;
@@ -481,18 +573,25 @@ int dsi_tx_alloc(struct dsi_socket *s, struct dsi_packet *p, uint64_t length, vo
 /* --------------------------------------------------------------- receiver */
 
 /* Copy and validate the descriptor of packet `next` (its slot is FULL). */
-static int rx_take(struct dsi_socket *s, struct dsi_packet *p)
+static inline int rx_take(struct dsi_socket *s, struct dsi_packet *p)
 {
-    uint32_t slot = s->next_slot;
+    uint32_t slot = s->next_slot, max_sg = s->max_sg;
+    uint64_t next = s->next, data_size = s->data_size;
     const struct dsi_desc *d = &s->desc[slot];
+    const struct dsi_sg *g = &s->sg[(uint64_t)slot * max_sg];
     uint32_t nsg = LD(&d->nsg);
     uint32_t flags = LD(&d->flags);
     uint64_t no = LD(&d->no);
-    if (nsg > s->max_sg || no != s->next) return corrupt(s);
-    const struct dsi_sg *g = &s->sg[(uint64_t)slot * s->max_sg];
+    if (unlikely(nsg > max_sg || no != next)) return corrupt(s);
+    s->next = next + 1;
+    s->next_slot = slot + 1 == s->num_packets ? 0 : slot + 1;
     for (uint32_t i = 0; i < nsg; i++) {
         uint64_t off = LD(&g[i].offset), len = LD(&g[i].length);
-        if (!sg_in_bounds(off, len, s->data_size)) return corrupt(s);
+        if (unlikely(!sg_in_bounds(off, len, data_size))) {
+            s->next = next; /* not taken */
+            s->next_slot = slot;
+            return corrupt(s);
+        }
         p->sg[i].offset = off;
         p->sg[i].length = len;
     }
@@ -502,22 +601,22 @@ static int rx_take(struct dsi_socket *s, struct dsi_packet *p)
     p->flags = flags & DSI_PF_USER_MASK;
     p->nsg = nsg;
     p->alloc_start = 0;
-    s->next++;
-    s->next_slot = slot_inc(s, slot);
     return DSI_E_OK;
 }
 
-static int rx_release_oldest(struct dsi_socket *s)
+static inline int rx_release_oldest(struct dsi_socket *s)
 {
-    uint32_t *w = &s->desc[s->done_slot].state;
+    uint32_t slot = s->done_slot;
     uint64_t no = s->done;
+    uint32_t *w = &s->desc[slot].state;
+    struct dsi_ctrl_header *h = s->hdr;
+    s->done = no + 1;
+    s->done_slot = slot + 1 == s->num_packets ? 0 : slot + 1;
     /* Release: our reads of the packet are done before the sender reuses it. */
     uint32_t old = __atomic_exchange_n(w, st_make(DSI_ST_EMPTY, no), __ATOMIC_ACQ_REL);
-    s->done++;
-    s->done_slot = slot_inc(s, s->done_slot);
-    ST(&s->hdr->released, s->done);
-    if (old & DSI_ST_WAIT) wake(s, w);
-    if (st_bare(old) != st_make(DSI_ST_FULL, no)) return corrupt(s);
+    ST(&h->released, no + 1);
+    if (unlikely(old & DSI_ST_WAIT)) wake(s, w);
+    if (unlikely(st_bare(old) != st_make(DSI_ST_FULL, no))) return corrupt(s);
     return DSI_E_OK;
 }
 
@@ -539,10 +638,38 @@ static int rx_expired(struct dsi_socket *s, struct dsi_packet *p)
     return r ? r : DSI_E_AGAIN;
 }
 
+static SLOW int rx_get_slow(struct dsi_socket *s, struct dsi_packet *p);
+
+/* The packet just taken may have expired: skip it (look for the next one),
+ * or flag it, as described in dsi.h. */
+static SLOW int rx_check_expired(struct dsi_socket *s, struct dsi_packet *p)
+{
+    if (!p->expires_ns || s->env.now(s->env.ctx) < p->expires_ns) return DSI_E_OK;
+    int r = rx_expired(s, p);
+    return r == DSI_E_AGAIN ? rx_get_slow(s, p) : r;
+}
+
 int dsi_rx_get(struct dsi_socket *s, struct dsi_packet *p)
 {
-    int r = usable(s, DSI_RECEIVER, p);
-    if (r) return r;
+    CHECK_USABLE(s, DSI_RECEIVER, p);
+    /* Fast: the next slot holds the next packet. */
+    uint64_t next = s->next;
+    if (likely(next - s->done != s->num_packets)) {
+        uint32_t v = __atomic_load_n(&s->desc[s->next_slot].state, __ATOMIC_ACQUIRE);
+        if (likely(st_bare(v) == st_make(DSI_ST_FULL, next))) {
+            int r = rx_take(s, p);
+            if (unlikely(r)) return r;
+            if (unlikely(s->flags & DSI_F_DROP_EXPIRED)) return rx_check_expired(s, p);
+            return DSI_E_OK;
+        }
+    }
+    return rx_get_slow(s, p);
+}
+
+/* Everything else: wait, end of stream, corruption, expiry. */
+static SLOW int rx_get_slow(struct dsi_socket *s, struct dsi_packet *p)
+{
+    int r;
     struct deadline d = {0, false};
     uint32_t spin = s->spin;
     bool eos = false;
@@ -581,9 +708,9 @@ int dsi_rx_get(struct dsi_socket *s, struct dsi_packet *p)
 
 int dsi_rx_release(struct dsi_socket *s, struct dsi_packet *p)
 {
-    int r = usable(s, DSI_RECEIVER, p);
-    if (r) return r;
-    if (s->next == s->done || p->no != s->done) return DSI_E_ORDER;
+    CHECK_USABLE(s, DSI_RECEIVER, p);
+    uint64_t done = s->done;
+    if (unlikely(s->next == done || p->no != done)) return DSI_E_ORDER;
     return rx_release_oldest(s);
 }
 

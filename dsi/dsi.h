@@ -166,7 +166,8 @@
     X(10, ORDER, "packets are committed or released in the order they were got")       \
     X(11, LIMIT, "this side already holds every packet of the ring")                    \
     X(12, NOSPACE, "data allocator: request does not fit, or own packets hold it all") \
-    X(13, RANGE, "stream parameters exceed the limits (overflow)")
+    X(13, RANGE, "stream parameters exceed the limits (overflow)")                     \
+    X(14, PEER_GONE, "the environment reports the peer gone (its thread was destroyed)")
 
 enum dsi_error {
 #define DSI_ERROR_ENUM(num, name, text) DSI_E_##name = num,
@@ -271,8 +272,9 @@ int dsi_ctrl_init(void *ctrl, uint64_t ctrl_size, uint32_t num_packets, uint32_t
 /*
  * What a socket needs from its environment. `wait` blocks the caller while
  * *word == expected, for at most timeout_ns (DSI_TIMEOUT_INFINITE: no limit);
- * it returns DSI_E_OK when woken, when the word differs, or spuriously, and
- * DSI_E_TIMEOUT when the time ran out. `wake` wakes the peer blocked on
+ * it returns DSI_E_OK when woken, when the word differs, or spuriously,
+ * DSI_E_TIMEOUT when the time ran out, and any other code (DSI_E_PEER_GONE)
+ * when waiting cannot succeed any more; the blocked call then returns it. `wake` wakes the peer blocked on
  * `word` (if any). `now` returns a monotonic time in nanoseconds; it is
  * needed for finite timeouts, DSI_F_STAMP and DSI_F_DROP_EXPIRED. Hooks may
  * be NULL for a side that never blocks (wait), never has a blocked peer to
@@ -339,6 +341,7 @@ struct dsi_socket {
     uint32_t flags;  /* DSI_F_* */
     uint32_t spin;
     int broken;      /* sticky DSI_E_CORRUPT, or 0 */
+    uint32_t live;   /* role while usable (not broken, not closed), else 0 */
     bool closed;
     bool drop_flagged, expired_flagged;
     uint64_t timeout_ns;
