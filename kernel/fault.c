@@ -97,7 +97,9 @@ static void page_fault(struct thread *t, struct trap_frame *f)
 void trap_entry(struct trap_frame *f)
 {
     bool user = trap_from_user(f);
-    if (user) irqoff_section_begin();
+    /* From the kernel, an interrupt comes in an interrupt window, where no
+     * section is open. */
+    irqoff_section_begin();
     uint64_t v = f->vector;
     if (v == VEC_TIMER) {
         arch_lapic_eoi();
@@ -114,7 +116,10 @@ void trap_entry(struct trap_frame *f)
         if (v == ABI_EXC_PF) page_fault(current, f);
         else fault_exception(current, v, f->error, 0);
     }
-    if (user) kernel_exit();
+    /* The idle thread switches to what the interrupt woke right here, not
+     * after a return into its loop. Other kernel code is interrupted only
+     * at its preemption points, which look at need_resched themselves. */
+    if (user || sched_idle()) kernel_exit();
 }
 
 _Noreturn void idle_loop(void)
@@ -128,11 +133,12 @@ _Noreturn void idle_loop(void)
         }
         while (reap_pending() && !need_resched) {
             reap_step();
-            arch_irq_window();
+            preemption_point();
         }
         if (need_resched) {
             schedule();
         } else {
+            timer_commit();
             irqoff_section_end();
             arch_wait_for_interrupt();
             irqoff_section_begin();

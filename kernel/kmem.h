@@ -27,6 +27,13 @@ void kmem_init(void *base, size_t pages);
 
 /* 2^order zeroed contiguous pages, or NULL. */
 void *kmem_alloc_pages(unsigned order);
+/* The same, not zeroed: for a caller that zeroes it in steps itself. */
+void *kmem_alloc_pages_unzeroed(unsigned order);
+/* Zeroing a block of 1 or 2 pages takes 4-8 us under -icount, too long for
+ * one interrupts-off stretch: long operations call this between preemption
+ * points to zero a few blocks of each ahead, 512 bytes a call, which
+ * kmem_alloc_pages then hands out. True while there is more to zero. */
+bool kmem_prezero_step(void);
 void kmem_free_pages(void *p, unsigned order);
 
 /* Zeroed memory of `size` bytes (sizes above KMEM_SMALL_MAX take whole

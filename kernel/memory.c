@@ -196,6 +196,16 @@ void sys_task_map(struct trap_frame *f)
     struct task *target = (struct task *)c->obj;
     err = ABI_E_OK;
     while (pages) {
+        /* Zero the tables and node pages mem_map may need ahead, a
+         * little per step (see kmem_prezero_step). */
+        if (kmem_prezero_step()) {
+            if (preemption_point()) {
+                f->rsi = src, f->rdx = dst, f->r10 = pages;
+                restart_syscall(f);
+                return;
+            }
+            continue;
+        }
         int64_t e = mem_map(self->task, src, target, dst, rights, false);
         if (e != ABI_E_OK && e != ABI_E_NOT_MAPPED) {
             err = e;

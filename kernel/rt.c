@@ -47,9 +47,13 @@ void rt_kernel_init(void)
 
 void rt_thread_init(struct thread *t) { rt_init(&t->rt, next_thread_id++, trace_sink, NULL); }
 
-/* --- the event list, sorted by time ------------------------------------- */
+/* --- events ----------------------------------------------------------------
+ * Deadlines and releases of all real-time threads sit in a list sorted by
+ * time; the budget end of the one thread on the CPU is kept apart, so taking
+ * and leaving the CPU does not touch the list. */
 
 static struct thread *events;
+static uint64_t budget_end = RT_NEVER; /* of `current`, when it runs in a slice */
 
 static void ev_remove(struct thread *t)
 {
@@ -63,8 +67,10 @@ static void ev_remove(struct thread *t)
 
 static void ev_update(struct thread *t)
 {
+    uint64_t when = t->rt_on ? rt_period_event(&t->rt) : RT_NEVER;
+    if (t == current) budget_end = t->rt_on ? rt_budget_end(&t->rt) : RT_NEVER;
+    if (t->rt_event_armed && t->rt_event_ns == when) return;
     ev_remove(t);
-    uint64_t when = t->rt_on ? rt_next_event(&t->rt) : RT_NEVER;
     if (when == RT_NEVER) return;
     t->rt_event_ns = when;
     t->rt_event_armed = true;
@@ -81,6 +87,7 @@ static uint64_t group_deadline = ~0ull; /* the earliest group event */
 uint64_t rt_next_deadline(void)
 {
     uint64_t e = events ? events->rt_event_ns : ~0ull;
+    if (budget_end < e) e = budget_end;
     return e < group_deadline ? e : group_deadline;
 }
 
@@ -217,7 +224,7 @@ __attribute__((noinline, cold)) void rt_leave_cpu(struct thread *t, uint64_t now
 {
     if (t->rt_on) {
         rt_stop_running(&t->rt, now);
-        sync(t);
+        sync(t); /* not running: no budget end */
     }
     if (t->group && groups[t->group].enabled) {
         rt_group_stop_running(&groups[t->group], now);
@@ -225,14 +232,17 @@ __attribute__((noinline, cold)) void rt_leave_cpu(struct thread *t, uint64_t now
     }
 }
 
-__attribute__((noinline, cold)) void rt_enter_cpu(struct thread *t, uint64_t now)
+/* On the path from a release to the thread running: kept short. */
+__attribute__((noinline)) void rt_enter_cpu(struct thread *t, uint64_t now)
 {
     /* No rescheduling from here: anything that became due is also due for
      * the timer, whose interrupt follows at once and decides properly. */
     if (t->rt_on) {
         rt_start_running(&t->rt, now);
         t->prio = rt_priority(&t->rt);
-        ev_update(t);
+        budget_end = rt_budget_end(&t->rt);
+        /* The list changes only if starting made something due. */
+        if (!t->rt_event_armed || t->rt_event_ns != rt_period_event(&t->rt)) ev_update(t);
     }
     if (t->group && groups[t->group].enabled) {
         rt_group_start_running(&groups[t->group], now);
@@ -249,6 +259,10 @@ void rt_timer_due(uint64_t now)
                 rt_group_timer(&groups[g], now);
                 group_sync(g);
             }
+    if (budget_end <= now) { /* only ever set for a real-time `current` */
+        rt_timer(&current->rt, now);
+        sync(current);
+    }
     while (events && events->rt_event_ns <= now) {
         struct thread *t = events;
         ev_remove(t);
@@ -278,6 +292,7 @@ static void unlink_monitored(struct thread *t)
 void rt_thread_forget(struct thread *t)
 {
     ev_remove(t);
+    if (t == current) budget_end = RT_NEVER;
     group_leave(t);
     unlink_monitored(t);
     while (t->monitored) unlink_monitored(t->monitored);

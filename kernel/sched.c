@@ -71,25 +71,27 @@ void sched_ready(struct thread *t)
     if (t->queued) return;
     /* A member of an exhausted best-effort group waits for its budget. */
     if (__builtin_expect(t->group, 0) && rt_group_throttles(t)) return;
+    unsigned p = t->prio;
     t->state = TS_READY;
-    tq_add_tail(&ready[t->prio], t);
-    if (t->preempted) {
-        ready[t->prio] = t; /* back to the head */
-        t->preempted = false;
+    if (!ready[p]) {
+        ready[p] = t->q_next = t->q_prev = t;
+        t->queued = true;
+        ready_bits[p / 64] |= 1ull << (p % 64);
+        ready_words |= 1u << (p / 64);
+    } else {
+        tq_insert_before(ready[p], t); /* the tail */
+        if (t->preempted) ready[p] = t; /* back to the head */
     }
-    ready_bits[t->prio / 64] |= 1ull << (t->prio % 64);
-    ready_words |= 1u << (t->prio / 64);
-    if (current && t->prio > current->prio) need_resched = true;
+    t->preempted = false;
+    if (current && p > current->prio) need_resched = true;
 }
 
 void sched_unready(struct thread *t)
 {
     if (t->state != TS_READY || !t->queued) return;
-    tq_remove(&ready[t->prio], t);
-    if (!ready[t->prio]) {
-        ready_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
-        if (!ready_bits[t->prio / 64]) ready_words &= ~(1u << (t->prio / 64));
-    }
+    unsigned p = t->prio;
+    tq_remove(&ready[p], t);
+    if (!ready[p] && !(ready_bits[p / 64] &= ~(1ull << (p % 64)))) ready_words &= ~(1u << (p / 64));
 }
 
 void sched_init(struct thread *idle)
@@ -99,9 +101,16 @@ void sched_init(struct thread *idle)
     idle->state = TS_RUNNING;
 }
 
+/* Set when an event the timer serves may have changed: the LAPIC is
+ * programmed once, on the way out of the kernel (timer_commit), however many
+ * events one kernel entry changes. */
+static bool timer_dirty;
+
 /* Inlined into the IPC fast path: its call and frame would cost as much as
- * some of the work it does. */
-static inline __attribute__((always_inline)) void switch_to(struct thread *next)
+ * some of the work it does. The fast path passes commit = false: it never
+ * changes an event, and every way out of the kernel commits, so the timer is
+ * never dirty there. */
+static inline __attribute__((always_inline)) void switch_to(struct thread *next, bool commit)
 {
     struct thread *prev = current;
     current = next;
@@ -120,12 +129,17 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *next)
     }
     arch_set_kernel_stack((uint64_t)next->kstack + KSTACK_SIZE);
     if (__builtin_expect(next->sched_hooks & THREAD_HOOKS_CPU, 0)) rt_enter_cpu(next, clock_now_ns());
-    /* Before the switch: a new thread leaves through its trampoline, not
-     * through here. Nothing to do when no timeout is pending and the time
-     * slice does not matter (nobody else at this priority); a slice end
-     * still armed for the previous thread may fire once, finds nothing
-     * due, and disarms the timer. */
-    if (timeouts || ready[next->prio]) timer_reprogram();
+    /* Before the switch: a new thread leaves through its trampoline, and a
+     * thread blocked in the IPC fast path through it, not through
+     * kernel_exit. The slice end matters only when another thread of this
+     * priority waits; a slice end still armed for the previous thread may
+     * fire once, finds nothing due, and disarms the timer. */
+    if (timeouts || ready[next->prio]) {
+        timer_dirty = true;
+        timer_commit();
+    } else if (commit) {
+        timer_commit();
+    }
     arch_switch(&prev->ksp, next->ksp);
 }
 
@@ -147,17 +161,17 @@ void schedule(void)
             uint64_t now = clock_now_ns();
             if (next->slice_end_ns <= now) next->slice_end_ns = now + SCHED_SLICE_NS;
         }
-        switch_to(next);
+        switch_to(next, true);
     } else {
         next->state = TS_RUNNING;
         if (next->sched_hooks & THREAD_HOOKS_CPU) rt_enter_cpu(next, clock_now_ns());
-        timer_reprogram();
+        timer_dirty = true; /* the slice end may matter now, or no longer */
     }
 }
 
 bool sched_may_handoff(const struct thread *t) { return highest_ready() <= (int)t->prio && !need_resched; }
 
-void sched_switch_direct(struct thread *t) { switch_to(t); }
+void sched_switch_direct(struct thread *t) { switch_to(t, false); }
 
 void sched_handoff(struct thread *t)
 {
@@ -172,7 +186,7 @@ void sched_handoff(struct thread *t)
         return;
     }
     need_resched = false;
-    switch_to(t);
+    switch_to(t, true);
 }
 
 void sched_forget(struct thread *t)
@@ -235,13 +249,12 @@ void timeout_cancel(struct thread *t)
     t->to_next = t->to_prev = NULL;
 }
 
-/* Set while the timer interrupt processes what is due: the events it
- * changes reprogram the timer once, at its end, not each on its own. */
-static bool timer_batch;
+void timer_reprogram(void) { timer_dirty = true; }
 
-void timer_reprogram(void)
+void timer_commit(void)
 {
-    if (timer_batch) return;
+    if (!timer_dirty) return;
+    timer_dirty = false;
     uint64_t next = rt_next_deadline();
     if (timeouts && timeouts->wakeup_ns < next) next = timeouts->wakeup_ns;
     /* Not once the switch is decided: a slice end in the past would re-arm
@@ -267,20 +280,21 @@ void timer_interrupt(void)
 {
     uint64_t now = clock_now_ns();
     timer_deadline = ~0ull; /* fired: whatever comes next must be armed anew */
-    timer_batch = true;
+    timer_dirty = true;
     while (timeouts && timeouts->wakeup_ns <= now) {
         struct thread *t = timeouts;
         timeout_cancel(t);
         thread_ipc_abort(t, ABI_E_TIMEOUT);
     }
     rt_timer_due(now);
-    timer_batch = false;
     if (current != idle_thread && now >= current->slice_end_ns && ready[current->prio]) need_resched = true;
-    timer_reprogram();
 }
+
+bool sched_idle(void) { return current == idle_thread; }
 
 bool preemption_point(void)
 {
+    timer_commit(); /* a release due during the operation must interrupt it */
     irqoff_section_end();
     arch_irq_window();
     irqoff_section_begin();

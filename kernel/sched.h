@@ -39,7 +39,13 @@ uint64_t clock_deadline(uint64_t timeout_ns);
 void timeout_arm(struct thread *t, uint64_t deadline_ns);
 void timeout_cancel(struct thread *t);
 void timer_interrupt(void);
+/* An event the timer serves may have changed: program it on the way out. */
 void timer_reprogram(void);
+/* Program the one-shot timer for the earliest event, if something changed;
+ * called on every way out of the kernel and before every interrupt window. */
+void timer_commit(void);
+/* The idle thread runs. */
+bool sched_idle(void);
 
 /* Preemption point for long operations: open an interrupt window and tell
  * whether a more important thread now waits for the CPU. */

@@ -49,5 +49,6 @@ void kernel_exit(void)
     /* A little of any queued kernel message goes out on the way. */
     if (console_pending()) console_drain(16);
     while (need_resched || current->state != TS_RUNNING) schedule();
+    timer_commit();
     irqoff_section_end();
 }

@@ -108,11 +108,11 @@ static void charge(struct rt_thread *t, uint64_t until)
     t->run_since = until;
 }
 
+/* The record is cleared when a job ends (and by rt_init), not when the next
+ * one starts: a release is on the path to the thread running, the end of a
+ * job is not. Only start_job .. end_job write to it. */
 static void start_job(struct rt_thread *t, uint64_t release)
 {
-    uint64_t id = t->rec.thread_id;
-    t->rec = (struct abi_rt_job_record){0};
-    t->rec.thread_id = id;
     t->rec.job = t->job;
     t->rec.release_ns = release;
     t->deadline = add_sat(release, t->period);
@@ -135,6 +135,9 @@ static void end_job(struct rt_thread *t, uint64_t completion, bool missed)
     t->rec.missed = missed;
     if (t->sink) t->sink(t->sink_ctx, &t->rec);
     t->job++;
+    uint64_t id = t->rec.thread_id;
+    t->rec = (struct abi_rt_job_record){0};
+    t->rec.thread_id = id;
 }
 
 /* After next_period: strict mode releases at the period end; minimal
@@ -266,8 +269,18 @@ uint64_t rt_budget_left(const struct rt_thread *t)
 
 uint64_t rt_next_event(const struct rt_thread *t)
 {
+    return min_u64(rt_period_event(t), rt_budget_end(t));
+}
+
+uint64_t rt_budget_end(const struct rt_thread *t)
+{
+    return t->state == RT_ACTIVE ? budget_end(t) : RT_NEVER;
+}
+
+uint64_t rt_period_event(const struct rt_thread *t)
+{
     switch (t->state) {
-    case RT_ACTIVE: return min_u64(t->deadline, budget_end(t));
+    case RT_ACTIVE: return t->deadline;
     case RT_IDLE:
     case RT_WAITING: return release_time(t);
     default: return RT_NEVER;
@@ -278,6 +291,17 @@ uint64_t rt_next_event(const struct rt_thread *t)
 
 void rt_start_running(struct rt_thread *t, uint64_t now)
 {
+    /* The common case, on the path from a release to the thread running:
+     * in a job, before its deadline, budget left. Nothing is due then, so
+     * the general path below would only come to the same result. */
+    if (!t->running && t->state == RT_ACTIVE && now >= t->last_now && now < t->deadline &&
+        (t->cur >= t->nslices || t->used < t->budget[t->cur])) {
+        t->last_now = now;
+        t->running = true;
+        t->run_since = now;
+        if (t->rec.first_run_ns == RT_NEVER) t->rec.first_run_ns = now;
+        return;
+    }
     now = advance(t, now, true);
     if (t->running) return;
     t->running = true;
@@ -295,6 +319,17 @@ void rt_stop_running(struct rt_thread *t, uint64_t now)
 
 void rt_timer(struct rt_thread *t, uint64_t now)
 {
+    /* The common case, a waiting thread's release with nothing else due
+     * (not running: no budget end; the new job's deadline still ahead):
+     * what advance() would do, without its general loop. */
+    if (!t->running && (t->state == RT_WAITING || t->state == RT_IDLE) && now >= t->last_now) {
+        uint64_t r = release_time(t);
+        if (r <= now && now < add_sat(r, t->period)) {
+            t->last_now = now;
+            start_job(t, r);
+            return;
+        }
+    }
     advance(t, now, true);
 }
 

@@ -191,8 +191,14 @@ uint64_t rt_budget_left(const struct rt_thread *t);
 void rt_start_running(struct rt_thread *t, uint64_t now);
 /* t no longer runs: time up to `now` is charged, events due are processed. */
 void rt_stop_running(struct rt_thread *t, uint64_t now);
-/* Absolute time of t's next event (budget end if running, deadline, release), RT_NEVER if none; may be <= now. */
+/* Absolute time of t's next event (budget end if running, deadline, release), RT_NEVER if none; may be <= now.
+ * It is the earlier of the two below, which a kernel may keep apart: only the thread on the CPU has a
+ * budget end, so switching threads need not touch a sorted list of deadlines and releases. */
 uint64_t rt_next_event(const struct rt_thread *t);
+/* The end of the current slice's budget while running in a slice, else RT_NEVER. */
+uint64_t rt_budget_end(const struct rt_thread *t);
+/* The next deadline (in a job) or release (waiting), else RT_NEVER: independent of running. */
+uint64_t rt_period_event(const struct rt_thread *t);
 /* Process everything due at or before `now`; then read priority, runnable, notifications again. */
 void rt_timer(struct rt_thread *t, uint64_t now);
 /* End the current job (or, before the first release, wait for it): ABI_E_OK, or ABI_E_BUSY outside a job. */
