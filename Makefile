@@ -46,7 +46,6 @@ include tools/build.mk
 -include admission/target.mk
 include tests/build.mk
 include bench/build.mk
-include tests/system/musl/build.mk
 
 all: deps-build $(KERNEL_BIN) $(USER_PROGRAMS) $(SCENARIO_CHECK)
 

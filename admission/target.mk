@@ -112,8 +112,7 @@ $(QAS_TARGET_LIB): $(patsubst admission/%.c,$(QAS_TARGET_OBJ)/%.o,$(QAS_LIB_SRCS
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-# Static, at the default 0x400000 like the other musl program
-# (tests/system/musl/build.mk).
+# Static, at the default 0x400000 like the components (components/build.mk).
 $(QAS_TARGET_ELF): $(QAS_TARGET_OBJ)/qas_main.o $(QAS_TARGET_LIB) $(GSL_LIB)
 	@mkdir -p $(@D)
 	$(Q)$(GSL_CC) -static -o $@ $^ -lm
