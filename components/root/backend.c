@@ -97,10 +97,22 @@ void lock(void)
     while (__atomic_exchange_n(&big_lock, 1, __ATOMIC_ACQUIRE)) sys_thread_yield();
 }
 
+/* Handlers to wake, collected under the lock and woken after it is
+ * released: a wake-up is a blocking send (the handler may not have reached
+ * its receive yet), and a handler whose wait just timed out is spinning
+ * for the lock, so sending while holding it could deadlock. */
+static abi_cap_t wakes[HANDLERS_MAX];
+static unsigned nwakes;
+
 void unlock(void)
 {
+    abi_cap_t todo[HANDLERS_MAX];
+    unsigned n = nwakes;
+    memcpy(todo, wakes, n * sizeof todo[0]);
+    nwakes = 0;
     self = NULL;
     __atomic_store_n(&big_lock, 0, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < n; i++) sys_ipc(todo[i], 0, ABI_TAG(0, 0, 0), ABI_TIMEOUT_NEVER, 0, ABI_IPC_SEND);
 }
 
 /* --- handler threads --- */
@@ -137,7 +149,7 @@ static void handler_wake(struct handler *h)
     h->parked = 0;
     h->woken = 1;
     h->futex_comp = NULL;
-    sys_ipc(h->thread, 0, ABI_TAG(0, 0, 0), ABI_TIMEOUT_NEVER, 0, ABI_IPC_SEND);
+    wakes[nwakes++] = h->thread; /* sent by unlock(); each handler at most once */
 }
 
 /* Park the calling handler until woken or `timeout` passes; lock held on

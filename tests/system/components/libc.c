@@ -113,6 +113,50 @@ static void test_pthreads(void)
     is(sum, 0 + 10 + 20 + 30, "pthread_join returned every thread's result");
 }
 
+/* Timed waits racing with wake-ups: a wake-up may arrive just as a wait
+ * times out; neither may be lost or hang the backend. */
+static pthread_mutex_t rmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rcv = PTHREAD_COND_INITIALIZER;
+static volatile long posted, seen, timeouts;
+enum { RACE_ROUNDS = 2000 };
+
+static void *racer(void *arg)
+{
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        pthread_mutex_lock(&rmu);
+        posted++;
+        pthread_cond_signal(&rcv);
+        pthread_mutex_unlock(&rmu);
+        /* Varying gaps (0 to about 60 us), so that some waits time out and
+         * some wake-ups land just as the time runs out. */
+        for (volatile int k = 0; k < (i * 37) % 1500; k++) continue;
+        if (i % 3 == 0) sched_yield();
+    }
+    return arg;
+}
+
+static void test_race(void)
+{
+    pthread_t t;
+    if (!ok(pthread_create(&t, NULL, racer, NULL) == 0, "a thread posting %d wake-ups", RACE_ROUNDS)) return;
+    pthread_mutex_lock(&rmu);
+    while (seen < RACE_ROUNDS) {
+        if (seen == posted) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 50000;
+            if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
+            if (pthread_cond_timedwait(&rcv, &rmu, &until) == ETIMEDOUT) timeouts++;
+            continue;
+        }
+        seen = posted;
+    }
+    pthread_mutex_unlock(&rmu);
+    pthread_join(t, NULL);
+    ok(seen == RACE_ROUNDS, "timed waits (50 us) racing with %d wake-ups: all seen, %ld timed out, no hang",
+       RACE_ROUNDS, timeouts);
+}
+
 static void test_file(void)
 {
     int fd = open("/boot/greeting", O_RDONLY);
@@ -148,6 +192,7 @@ int main(int argc, char **argv)
     test_printf();
     test_malloc();
     test_pthreads();
+    test_race();
     test_file();
     test_time();
     errno = 0;
