@@ -3,16 +3,9 @@
 # print the boot timing (from the root's KIP stamps) and the cost of one
 # libc system call served by the root's backend; record both in
 # bench/results/boot.csv.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-mkdir -p bench/results "$BUILD/logs"
+source "$(dirname "$0")/../lib.sh"
 log=$BUILD/logs/bench-boot.log
-tools/boot.sh "$BUILD" bench/boot/boot.scenario </dev/null >"$log" 2>&1 || {
-    echo "bench boot: the benchmark run failed (log: $log)" >&2
-    tail -5 "$log" >&2
-    exit 1
-}
+bench_boot boot bench/boot/boot.scenario "$log"
 boot=$(grep -a '^\[root\] boot: ' "$log" | tr -d '\r' | tail -1)
 libc=$(grep -a 'BENCH libc_syscall ' "$log" | tr -d '\r' | sed 's/^\[[a-z0-9_-]*\] //' | tail -1)
 [ -n "$boot" ] && [ -n "$libc" ] || { echo "bench boot: missing lines in $log" >&2; exit 1; }

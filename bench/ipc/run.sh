@@ -1,16 +1,9 @@
 #!/usr/bin/env bash
 # make bench-ipc: boot the IPC benchmark on the reference machine, print its
 # BENCH line and record it in bench/results/ipc.csv.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-mkdir -p bench/results "$BUILD/logs"
+source "$(dirname "$0")/../lib.sh"
 log=$BUILD/logs/bench-ipc.log
-tools/boot.sh "$BUILD" bench/ipc/ipc.scenario </dev/null >"$log" 2>&1 || {
-    echo "bench ipc: the benchmark run failed (log: $log)" >&2
-    tail -5 "$log" >&2
-    exit 1
-}
+bench_boot ipc bench/ipc/ipc.scenario "$log"
 line=$(grep -a '^BENCH ipc ' "$log" | tr -d '\r' | tail -1)
 [ -n "$line" ] || { echo "bench ipc: no BENCH line in $log" >&2; exit 1; }
 echo "$line"
