@@ -198,9 +198,9 @@ struct cthread *cthread_create(struct comp *c, const struct abi_exc_state *start
     ct->gate = slot_alloc();
     uint64_t utcb_va = COMP_UTCB_BASE + (uint64_t)i * PAGE;
     ct->start.gs_base = utcb_va;
-    int64_t e = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_GATE, ct->gate, h->thread, (uint64_t)(uintptr_t)ct).err;
+    int64_t e = sys_factory_create(c->factory, ABI_OBJ_GATE, ct->gate, h->thread, (uint64_t)(uintptr_t)ct).err;
     if (!e) e = sys_cap_copy(c->task, ct->gate, DROPS_CAP_EXC_BASE + i, ABI_R_SEND).err;
-    if (!e) e = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_THREAD, ct->thread, 0, 0).err;
+    if (!e) e = sys_factory_create(c->factory, ABI_OBJ_THREAD, ct->thread, 0, 0).err;
     /* The component's own handle on its thread (for the admission server). */
     if (!e) e = sys_cap_copy(c->task, ct->thread, DROPS_CAP_THREAD_BASE + i, ABI_R_ALL).err;
     if (!e) e = sys_thread_bind(ct->thread, c->task, utcb_va).err;
@@ -266,6 +266,10 @@ void comp_end(struct comp *c, enum comp_state how, uint64_t status)
         if (c->threads[i].state == CT_NEW || c->threads[i].state == CT_RUNNING) cthread_finish(&c->threads[i]);
     sys_cap_delete(c->task);
     slot_free(c->task);
+    /* Its quota returns to the root once the last object charged is gone. */
+    sys_cap_delete(c->factory);
+    slot_free(c->factory);
+    c->factory = 0;
     if (c->parent_gate) {
         sys_cap_delete(c->parent_gate);
         slot_free(c->parent_gate);

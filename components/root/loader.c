@@ -259,7 +259,7 @@ int64_t loader_start(struct comp *parent, const uint64_t *mr, uint64_t *handle)
     parent->used += quota;
     uint64_t entry, sp;
     c->task = slot_alloc();
-    why = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_TASK, c->task, DROPS_CAP_SLOTS, 0).err
+    why = comp_factory_create(c) || sys_factory_create(c->factory, ABI_OBJ_TASK, c->task, DROPS_CAP_SLOTS, 0).err
               ? "out of kernel memory for its task"
               : comp_load(c, &m, &entry, &sp);
     frames_free(phys, PAGES(size));
@@ -273,7 +273,7 @@ int64_t loader_start(struct comp *parent, const uint64_t *mr, uint64_t *handle)
     }
     if (!why) {
         abi_cap_t g = slot_alloc();
-        if (sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_GATE, g, ABI_CAP_SELF_THREAD, DROPS_LABEL(SVC_PARENT, i)).err ||
+        if (sys_factory_create(c->factory, ABI_OBJ_GATE, g, ABI_CAP_SELF_THREAD, DROPS_LABEL(SVC_PARENT, i)).err ||
             sys_cap_copy(c->task, g, DROPS_CAP_PARENT, ABI_R_SEND).err)
             why = "cannot give it its parent gate";
         /* The gate is deleted with the child's end (slot reused below). */

@@ -91,7 +91,7 @@ void slot_free(abi_cap_t slot)
 static int64_t give_gate(struct comp *c, abi_cap_t thread, uint64_t label, unsigned slot)
 {
     abi_cap_t g = slot_alloc();
-    int64_t e = sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_GATE, g, thread, label).err;
+    int64_t e = sys_factory_create(c->factory, ABI_OBJ_GATE, g, thread, label).err;
     if (!e) e = sys_cap_copy(c->task, g, slot, ABI_R_SEND).err;
     /* The root keeps the original: it dies with the scenario. */
     return e;
@@ -113,8 +113,9 @@ static const char *comp_create(struct comp *c, uint64_t *entry, uint64_t *sp)
 {
     const struct module *m = module_program(c->scn->program);
     if (!m) return "its program is not among the boot modules";
+    if (comp_factory_create(c)) return "out of kernel memory for its kernel-memory quota";
     c->task = slot_alloc();
-    if (sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_TASK, c->task, DROPS_CAP_SLOTS, 0).err)
+    if (sys_factory_create(c->factory, ABI_OBJ_TASK, c->task, DROPS_CAP_SLOTS, 0).err)
         return "out of kernel memory for its task";
     return comp_load(c, m, entry, sp);
 }

@@ -87,6 +87,22 @@ void frames_free(uint64_t phys, uint64_t count)
     frames_free_n += count;
 }
 
+/* --- kernel memory --- */
+
+/* Kernel memory a component may cause: its page tables and mapping-database
+ * nodes grow with its memory (about 1/64 of it, doubled for headroom), its
+ * threads (kernel stack, UTCB, object) about 16 KiB each; the base covers
+ * the task and a handful of threads. */
+#define KQUOTA_BASE (256ull << 10)
+#define KQUOTA_SHARE 32
+
+int64_t comp_factory_create(struct comp *c)
+{
+    c->factory = slot_alloc();
+    return sys_factory_create(ABI_CAP_FACTORY, ABI_OBJ_FACTORY, c->factory, KQUOTA_BASE + c->quota / KQUOTA_SHARE, 0)
+        .err;
+}
+
 /* --- dataspaces --- */
 
 #define DATASPACES_MAX 32

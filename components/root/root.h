@@ -80,6 +80,7 @@ struct comp {
     unsigned index;
     enum comp_state state;
     abi_cap_t task;
+    abi_cap_t factory; /* its kernel-memory quota: its task, threads, gates */
     uint64_t exit_status;
     uint64_t fault_vector, fault_addr, fault_ip;
     /* memory */
@@ -139,6 +140,10 @@ int64_t comp_share(struct comp *c, const char *name, uint64_t bytes, uint64_t *o
 void comp_release_memory(struct comp *c);
 /* The boot file `name` mapped read-only into c, if the scenario allows. */
 int64_t comp_map_file(struct comp *c, const char *name, uint64_t *out_va, uint64_t *out_size);
+
+/* A factory for c's kernel objects, so one component cannot use up the
+ * kernel's memory: 0 or an abi_error. */
+int64_t comp_factory_create(struct comp *c);
 
 /* --- boot modules --- */
 
