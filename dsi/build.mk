@@ -46,3 +46,25 @@ $(DSI_BENCH_HOST): dsi/bench_host.c $(DSI_HOST_SRCS) dsi/dsi.h dsi/dsi_host.h | 
 	@mkdir -p $(@D)
 	$(HOSTCC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Idsi -Iinclude -o $@ \
 		dsi/bench_host.c $(DSI_HOST_SRCS) -lpthread
+
+# The archive for components (musl programs): the core, the kernel-IPC
+# environment and the control protocol (dsi_ctl.c, both ends), compiled with
+# musl-gcc. Components link it with
+#   MUSL_LIBS_<name> := $(BUILD)/dsi-musl/libdsi.a
+#   $(BUILD)/user/<name>.elf: $(BUILD)/dsi-musl/libdsi.a
+# and see dsi/'s headers through DSI_MUSL_DIRS below.
+DSI_MUSL_LIB := $(BUILD)/dsi-musl/libdsi.a
+DSI_MUSL_OBJS := $(MUSL_OBJ)/dsi/dsi.o $(MUSL_OBJ)/dsi/dsi_env_drops.o $(MUSL_OBJ)/dsi/dsi_ctl.o \
+	$(MUSL_OBJ)/dsi/dsi_clock_musl.o
+$(DSI_MUSL_LIB): $(DSI_MUSL_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+-include $(DSI_MUSL_OBJS:.o=.d)
+DSI_MUSL_DIRS := dsi components/dsi-source components/dsi-filter components/dsi-sink apps/dsi-chain
+$(MUSL_OBJ)/dsi/%.o $(foreach d,$(DSI_MUSL_DIRS),$(MUSL_OBJ)/$(d)/%.o): MUSL_CFLAGS += -Idsi
+all: $(DSI_MUSL_LIB)
+# The controller of tests/system/dsi_components (a test component).
+MUSL_LIBS_tc_dsi_control := $(DSI_MUSL_LIB)
+$(BUILD)/user/tc_dsi_control.elf: $(DSI_MUSL_LIB)
+$(MUSL_OBJ)/tests/system/components/dsi_%.o: MUSL_CFLAGS += -Idsi
