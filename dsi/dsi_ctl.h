@@ -164,7 +164,7 @@ struct dsi_ctl_event {
 /* Where components put the areas: per stage 2^36 bytes, per socket and area
  * 2^33 (the root maps nothing between its mmap area's end, 0x700000000000,
  * and the stacks near 0x7ffd00000000). */
-#define DSI_CTL_WINDOW_BASE 0x710000000000ull
+#define DSI_CTL_WINDOW_BASE (DROPS_VA_RECEIVE_BASE + 0x10000000000ull) /* in the component's own range */
 #define DSI_CTL_WINDOW_ORDER_MAX 33u
 #define DSI_CTL_STAGES_MAX 8u
 #define DSI_CTL_RING_MAX 1024u /* output sockets: allocator marks per stage */

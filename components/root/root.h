@@ -114,12 +114,13 @@ extern unsigned ncomps;
 extern struct scenario scenario;
 
 /* Address-space layout of a component (everything else is unmapped). */
+/* (the public part is in drops/services.h: DROPS_VA_*) */
 #define COMP_IMAGE_MIN 0x10000ull
-#define COMP_IMAGE_MAX 0x40000000ull
+#define COMP_IMAGE_MAX DROPS_VA_IMAGE_MAX
 #define COMP_BRK_SPAN (1ull << 30)
-#define COMP_MMAP_BASE 0x100000000ull
-#define COMP_MMAP_END 0x700000000000ull
-#define COMP_STACK_TOP 0x7ffd00000000ull
+#define COMP_MMAP_BASE DROPS_VA_MMAP_BASE
+#define COMP_MMAP_END DROPS_VA_MMAP_END
+#define COMP_STACK_TOP DROPS_VA_STACK_TOP
 #define COMP_STACK_SIZE (256ull << 10)
 #define COMP_UTCB_BASE ABI_ROOT_UTCB_ADDR
 

@@ -53,6 +53,20 @@
                                       COPY): to hand to the admission server */
 #define DROPS_CAP_SLOTS 256u
 
+/* A component's address space, as the root lays it out: the program's
+ * image (and the heap after it) below DROPS_VA_IMAGE_MAX, the root's
+ * mappings (mmap, shared dataspaces, boot files) in [DROPS_VA_MMAP_BASE,
+ * DROPS_VA_MMAP_END), the initial stack below DROPS_VA_STACK_TOP. The range
+ * [DROPS_VA_RECEIVE_BASE, DROPS_VA_RECEIVE_END) the root never uses: it is
+ * the component's own, for memory it receives through IPC map items (e.g.
+ * DSI areas from a controller, dsi/dsi_ctl.h). */
+#define DROPS_VA_IMAGE_MAX 0x40000000ull
+#define DROPS_VA_MMAP_BASE 0x100000000ull
+#define DROPS_VA_MMAP_END 0x700000000000ull
+#define DROPS_VA_RECEIVE_BASE 0x700000000000ull
+#define DROPS_VA_RECEIVE_END 0x7f0000000000ull
+#define DROPS_VA_STACK_TOP 0x7ffd00000000ull
+
 #define DROPS_PROTO_ROOT 0x200u
 #define DROPS_LABEL(service, client) (((uint64_t)(service) << 16) | (uint64_t)(client))
 #define DROPS_LABEL_SERVICE(label) ((unsigned)((label) >> 16) & 0xffffu)
