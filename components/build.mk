@@ -25,12 +25,21 @@ $(MUSL_OBJ)/%.o: %.c | deps-user
 	@mkdir -p $(@D)
 	$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -c -o $@ $<
 
+# The parts of lib/ a component links besides libc: the clock behind
+# now_ns() and the kernel's error names (the rest of lib/ is headers).
+LIB_MUSL_SRCS := lib/clock.c lib/errors.c
+LIB_MUSL := $(BUILD)/lib-musl/libdrops.a
+$(LIB_MUSL): $(LIB_MUSL_SRCS:%.c=$(MUSL_OBJ)/%.o)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
 # musl_program NAME, SOURCES
 define musl_program
 USER_PROGRAMS += $(BUILD)/user/$(1).elf
-$(BUILD)/user/$(1).elf: $(2:%.c=$(MUSL_OBJ)/%.o)
+$(BUILD)/user/$(1).elf: $(2:%.c=$(MUSL_OBJ)/%.o) $(LIB_MUSL)
 	@mkdir -p $$(@D)
-	$$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -o $$@ $(2:%.c=$(MUSL_OBJ)/%.o) $$(MUSL_LIBS_$(1))
+	$$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -o $$@ $(2:%.c=$(MUSL_OBJ)/%.o) $$(MUSL_LIBS_$(1)) $(LIB_MUSL)
 -include $(2:%.c=$(MUSL_OBJ)/%.d)
 endef
 

@@ -54,8 +54,7 @@ $(DSI_BENCH_HOST): dsi/bench_host.c $(DSI_HOST_SRCS) dsi/dsi.h dsi/dsi_host.h | 
 #   $(BUILD)/user/<name>.elf: $(BUILD)/dsi-musl/libdsi.a
 # and see dsi/'s headers through DSI_MUSL_DIRS below.
 DSI_MUSL_LIB := $(BUILD)/dsi-musl/libdsi.a
-DSI_MUSL_OBJS := $(MUSL_OBJ)/dsi/dsi.o $(MUSL_OBJ)/dsi/dsi_env_drops.o $(MUSL_OBJ)/dsi/dsi_ctl.o \
-	$(MUSL_OBJ)/dsi/dsi_clock_musl.o
+DSI_MUSL_OBJS := $(MUSL_OBJ)/dsi/dsi.o $(MUSL_OBJ)/dsi/dsi_env_drops.o $(MUSL_OBJ)/dsi/dsi_ctl.o
 $(DSI_MUSL_LIB): $(DSI_MUSL_OBJS)
 	@mkdir -p $(@D)
 	@rm -f $@

@@ -120,18 +120,3 @@ _Noreturn void machine_exit(int status)
     /* Without the right to stop the machine, stop this thread. */
     for (;;) sys_ipc(0, 0, 0, 0, ABI_TIMEOUT_NEVER, ABI_IPC_RECV);
 }
-
-const char *sys_error_name(int64_t err)
-{
-    static const char *const names[] = {
-#define ERROR_NAME(num, name, text) [num] = #name,
-        ABI_ERRORS(ERROR_NAME)
-#undef ERROR_NAME
-    };
-    if (err < 0 || err >= (int64_t)(sizeof names / sizeof names[0])) return "?";
-    return names[err];
-}
-
-uint64_t clock_mult;
-
-uint64_t clock_mult_init(void) { return clock_mult = (1000000ull << 32) / kip()->tsc_khz; }

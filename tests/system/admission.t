@@ -1,0 +1,2 @@
+#!/bin/sh
+exec tools/qemu-tap.sh tests/system/admission.scenario 120
