@@ -28,6 +28,7 @@ HOST_TEST_SRCS_kmem      := kernel/kmem.c
 HOST_TEST_SRCS_cap_table := kernel/cap_table.c
 HOST_TEST_SRCS_mapdb     := kernel/mapdb.c
 HOST_TEST_SRCS_scenario  := lib/scenario.c
+HOST_TEST_SRCS_elf_check := components/root/elf_check.c
 
 HOST_TEST_NAMES := $(patsubst tests/host/test_%.c,%,$(sort $(wildcard tests/host/test_*.c)))
 HOST_TESTS      := $(HOST_TEST_NAMES:%=$(BUILD)/host/test_%.t)

@@ -158,12 +158,7 @@ const struct module *module_file(const char *name);
 
 /* --- the loader (loader.c) --- */
 
-struct elf_image {
-    uint64_t entry, phdr_va, lo, hi;
-    unsigned phnum, loads;
-};
-/* Check an ELF file for loading into a component: NULL or what is wrong. */
-const char *elf_check(const uint8_t *file, uint64_t size, struct elf_image *out);
+#include "elf_check.h"
 /* Load program into c (segments, stack with argv/env/auxv); the initial
  * stack pointer in *sp. NULL or what went wrong. */
 const char *comp_load(struct comp *c, const struct module *m, uint64_t *entry, uint64_t *sp);
