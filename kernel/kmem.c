@@ -18,8 +18,8 @@
  * starting inside a free block would show as a non-zero tail byte.
  *
  * Small objects (kmalloc up to KMEM_SMALL_MAX) come from one cache per
- * power-of-two class. A cache takes whole pages and threads a singly linked
- * free list through its free objects. Pages never return to the buddy level:
+ * power-of-two class. A cache takes whole pages, hands a new page out front
+ * to back and threads a singly linked free list through freed objects. Pages never return to the buddy level:
  * the kernel's small objects are few kinds that are reused, and keeping the
  * pages spares per-page use counts.
  *
@@ -67,6 +67,10 @@ static size_t first_page;  /* first page handed to the buddy allocator */
 static size_t free_pages;
 static struct free_block *free_lists[KMEM_MAX_ORDER + 1u];
 static struct free_object *object_lists[NCLASSES];
+/* A new cache page is handed out front to back (carve[cls]: its next
+ * never-used object, NULL at the page end), not threaded onto the free list
+ * at once: that would be a loop over up to 256 objects with interrupts off. */
+static uint8_t *carve[NCLASSES];
 
 static size_t order_pages(unsigned order)
 {
@@ -127,7 +131,7 @@ void kmem_init(void *base, size_t pages)
     for (unsigned k = 0; k <= KMEM_MAX_ORDER; k++)
         free_lists[k] = NULL;
     for (unsigned c = 0; c < NCLASSES; c++)
-        object_lists[c] = NULL;
+        object_lists[c] = NULL, carve[c] = NULL;
     free_pages = 0;
     pool_pages = first_page = 0;
     pool = NULL;
@@ -151,26 +155,31 @@ void kmem_init(void *base, size_t pages)
 }
 
 /* Zeroed ahead by kmem_prezero_step: order 0 and 1 (page tables, leaf
- * tables with their shadow, object-cache pages). */
-/* One block per order: at most 3 pages held back, within what the kernel
- * memory accounting test (tests/system/memory.c) tolerates; more blocks
- * would cut the first map of a region further (measured: 4 per order,
- * 10 us instead of 25 us longest section under bench/latency's load). */
-#define PREZERO_BLOCKS 1u
+ * tables with their shadow, object-cache pages). Enough for one mem_map in
+ * the worst case, so a range map never zeroes a table with interrupts off:
+ * two upper tables and a leaf table on each side, and a page for mapping
+ * nodes. The blocks held here count as free (kmem_free_pages_count): they
+ * belong to nobody, and the kernel memory accounting stays exact. */
+#define PREZERO_MAX 6u
+static const unsigned prezero_want[2] = {6, 2};
 #define PREZERO_STEP 512u
 static struct {
-    uint8_t *p[PREZERO_BLOCKS];
+    uint8_t *p[PREZERO_MAX + 1]; /* p[ready]: the one being zeroed; one spare slot */
     unsigned ready;    /* p[0 .. ready-1] are zeroed */
     uint32_t done;     /* bytes of p[ready] zeroed, if allocated */
 } prezero[2];
+static size_t prezero_pages; /* held in prezero[] */
 
 bool kmem_prezero_step(void)
 {
     for (unsigned o = 0; o < 2; o++) {
         uint32_t size = KMEM_PAGE_SIZE << o;
-        if (prezero[o].ready == PREZERO_BLOCKS) continue;
+        if (prezero[o].ready == prezero_want[o]) continue;
         uint8_t **p = &prezero[o].p[prezero[o].ready];
-        if (!*p && !(*p = kmem_alloc_pages_unzeroed(o))) continue; /* allocations zero as before */
+        if (!*p) {
+            if (!(*p = kmem_alloc_pages_unzeroed(o))) continue; /* allocations zero as before */
+            prezero_pages += (size_t)1 << o;
+        }
         __builtin_memset(*p + prezero[o].done, 0, PREZERO_STEP);
         if ((prezero[o].done += PREZERO_STEP) == size) {
             prezero[o].ready++;
@@ -187,9 +196,9 @@ void *kmem_alloc_pages(unsigned order)
         unsigned i = --prezero[order].ready;
         void *b = prezero[order].p[i];
         /* The one being zeroed (if any) moves down to where the next step looks for it. */
-        uint8_t *partial = i + 1 < PREZERO_BLOCKS ? prezero[order].p[i + 1] : NULL;
-        prezero[order].p[i] = partial;
-        if (i + 1 < PREZERO_BLOCKS) prezero[order].p[i + 1] = NULL;
+        prezero[order].p[i] = prezero[order].p[i + 1];
+        prezero[order].p[i + 1] = NULL;
+        prezero_pages -= (size_t)1 << order;
         return b;
     }
     void *b = kmem_alloc_pages_unzeroed(order);
@@ -278,14 +287,7 @@ static bool cache_refill(unsigned cls)
     if (page == NULL)
         return false;
     pool[page_of(page)] = (uint8_t)(META_CACHE | cls);
-    /* Pushed from the top so objects are handed out in address order. */
-    size_t size = class_bytes(cls);
-    for (size_t off = KMEM_PAGE_SIZE; off >= size;) {
-        off -= size;
-        struct free_object *o = (struct free_object *)(page + off);
-        o->next = object_lists[cls];
-        object_lists[cls] = o;
-    }
+    carve[cls] = page;
     return true;
 }
 
@@ -297,10 +299,17 @@ void *kmalloc(size_t size)
         return kmem_alloc_pages(block_order(size));
 
     unsigned cls = size_class(size);
-    if (object_lists[cls] == NULL && !cache_refill(cls))
-        return NULL;
-    struct free_object *o = object_lists[cls];
-    object_lists[cls] = o->next;
+    void *o = object_lists[cls];
+    if (o != NULL) {
+        object_lists[cls] = object_lists[cls]->next;
+    } else {
+        if (carve[cls] == NULL && !cache_refill(cls))
+            return NULL;
+        o = carve[cls];
+        carve[cls] += class_bytes(cls);
+        if ((((uintptr_t)carve[cls] - (uintptr_t)pool) & PAGE_MASK) == 0)
+            carve[cls] = NULL;
+    }
     __builtin_memset(o, 0, class_bytes(cls));
     return o;
 }
@@ -325,7 +334,7 @@ void kfree(void *p, size_t size)
 
 size_t kmem_free_pages_count(void)
 {
-    return free_pages;
+    return free_pages + prezero_pages;
 }
 
 size_t kmem_total_pages(void)

@@ -44,6 +44,7 @@ void kfree(void *p, size_t size);
 /* The number of bytes kmalloc(size) really consumes, for quota accounting. */
 size_t kmem_charge(size_t size);
 
+/* Free pages, the blocks zeroed ahead (kmem_prezero_step) included. */
 size_t kmem_free_pages_count(void);
 size_t kmem_total_pages(void);
 

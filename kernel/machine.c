@@ -8,6 +8,7 @@
 #include "arch_trap.h"
 #include "console.h"
 #include "kmem.h"
+#include "rt.h"
 #include "sched.h"
 #include "stats.h"
 #include "syscall.h"
@@ -68,6 +69,7 @@ void sys_machine(struct trap_frame *f)
             case ABI_STAT_FREE_KERNEL_PAGES: f->rdx = kmem_free_pages_count(); break;
             case ABI_STAT_IRQOFF_MAX_NS: f->rdx = clock_tsc_to_ns(stats.irqoff_max_tsc); break;
             case ABI_STAT_CONTEXT_SWITCHES: f->rdx = stats.context_switches; break;
+            case ABI_STAT_RT_GRAVITY_NS: f->rdx = rt_gravity(); break;
             case ABI_STAT_IRQOFF_RESET:
                 f->rdx = clock_tsc_to_ns(stats.irqoff_max_tsc);
                 stats.irqoff_max_tsc = 0;

@@ -55,6 +55,21 @@ void rt_thread_init(struct thread *t) { rt_init(&t->rt, next_thread_id++, trace_
 static struct thread *events;
 static uint64_t budget_end = RT_NEVER; /* of `current`, when it runs in a slice */
 
+/* Timer anticipation ("gravity"): the release of a waiting thread is served
+ * that much early, so the path from the interrupt to the thread is walked
+ * before the release instant, and rt_hold keeps the thread in the kernel
+ * until the instant itself: a job never starts early, and the CPU spends at
+ * most the gravity per release waiting. The calibrated value is the
+ * shortest path seen on the first releases after boot (timer due to the
+ * thread in rt_hold); until then nothing is anticipated. */
+#define GRAVITY_SAMPLES 16u
+static uint64_t gravity, gravity_calibrated;
+static bool gravity_fixed; /* set by ABI_RT_GRAVITY, not following the calibration */
+static unsigned gravity_samples;
+static uint64_t gravity_min = ~0ull;
+
+uint64_t rt_gravity(void) { return gravity; }
+
 static void ev_remove(struct thread *t)
 {
     if (!t->rt_event_armed) return;
@@ -68,11 +83,15 @@ static void ev_remove(struct thread *t)
 static void ev_update(struct thread *t)
 {
     uint64_t when = t->rt_on ? rt_period_event(&t->rt) : RT_NEVER;
+    /* Waiting: the event is its release, served by the gravity early. */
+    uint64_t g = t->state == TS_RT_WAIT && when != RT_NEVER ? (when > gravity ? gravity : when) : 0;
+    when -= g;
     if (t == current) budget_end = t->rt_on ? rt_budget_end(&t->rt) : RT_NEVER;
-    if (t->rt_event_armed && t->rt_event_ns == when) return;
+    if (t->rt_event_armed && t->rt_event_ns == when && t->rt_ev_gravity == g) return;
     ev_remove(t);
     if (when == RT_NEVER) return;
     t->rt_event_ns = when;
+    t->rt_ev_gravity = g;
     t->rt_event_armed = true;
     struct thread **p = &events, *prev = NULL;
     while (*p && (*p)->rt_event_ns <= when) prev = *p, p = &(*p)->rt_ev_next;
@@ -212,7 +231,7 @@ static void sync(struct thread *t)
             t->state = TS_RT_WAIT;
             if (t == current) need_resched = true;
         } else if (run && t->state == TS_RT_WAIT) {
-            sched_ready(t);
+            sched_release(t);
         }
     }
     notify(t);
@@ -266,9 +285,39 @@ void rt_timer_due(uint64_t now)
     while (events && events->rt_event_ns <= now) {
         struct thread *t = events;
         ev_remove(t);
-        rt_timer(&t->rt, now);
+        /* A release served early: rt-sched sees it at its instant, and
+         * rt_hold keeps the thread until then. */
+        uint64_t at = t->rt_event_ns + t->rt_ev_gravity;
+        if (at > now) t->rt_release_ns = at;
+        else at = now;
+        if (__builtin_expect(gravity_samples < GRAVITY_SAMPLES, 0) && t->state == TS_RT_WAIT) {
+            t->rt_release_ns = at; /* to measure the path */
+            t->rt_fired_ns = t->rt_event_ns;
+        }
+        rt_timer(&t->rt, at);
         sync(t);
     }
+}
+
+void rt_hold(struct thread *t)
+{
+    uint64_t now = clock_now_ns();
+    /* The release path: the timer due to the thread back here. Longer than
+     * a gravity may be, the thread waited for a more important one. */
+    uint64_t path = now - t->rt_fired_ns;
+    if (t->rt_fired_ns && gravity_samples < GRAVITY_SAMPLES && path <= ABI_RT_GRAVITY_MAX_NS) {
+        if (path < gravity_min) gravity_min = path;
+        if (++gravity_samples == GRAVITY_SAMPLES) {
+            gravity_calibrated = gravity_min;
+            if (!gravity_fixed) gravity = gravity_min;
+        }
+    }
+    t->rt_fired_ns = 0;
+    while (now < t->rt_release_ns) {
+        if (preemption_point()) return; /* held again when it comes back */
+        now = clock_now_ns();
+    }
+    t->rt_release_ns = 0;
 }
 
 void rt_message(struct thread *t)
@@ -344,6 +393,17 @@ void sys_rt_control(struct trap_frame *f)
         group_sync((unsigned)a0);
         goto out;
     }
+    if (op == ABI_RT_GRAVITY) {
+        if (a0 != ABI_RT_GRAVITY_CALIBRATED && a0 > ABI_RT_GRAVITY_MAX_NS) {
+            err = ABI_E_INVALID_ARG;
+            goto out;
+        }
+        f->rdx = gravity;
+        f->rsi = gravity_calibrated;
+        gravity_fixed = a0 != ABI_RT_GRAVITY_CALIBRATED;
+        gravity = gravity_fixed ? a0 : gravity_calibrated;
+        goto out; /* events already armed keep their time: at most one release each */
+    }
     struct thread *t = thread_from_cap(a0, ABI_R_CTRL, &err);
     if (!t) goto out;
     if (op == ABI_RT_GROUP_JOIN) {
@@ -407,8 +467,12 @@ void sys_rt_next_period(struct trap_frame *f)
 {
     struct thread *t = current;
     int64_t err = t->rt_on ? rt_next_period(&t->rt, clock_now_ns()) : ABI_E_BUSY;
-    if (!err) sync(t); /* not runnable now: kernel_exit switches away until the release */
     f->rax = (uint64_t)err;
+    if (err) return;
+    sync(t); /* not runnable now: kernel_exit switches away until the release */
+    /* The job's end and the switch away are each a few microseconds with
+     * interrupts off: an interrupt window between them halves the section. */
+    preemption_point();
 }
 
 void sys_rt_next_reservation(struct trap_frame *f)

@@ -29,6 +29,12 @@ void rt_timer_due(uint64_t now);
 int rt_group_throttles(struct thread *t);
 /* A message is being sent to t (minimal inter-release releases). */
 void rt_message(struct thread *t);
+/* The released thread `current` resumes in the scheduler: hold it until its
+ * release instant (it was served up to the gravity early), in interrupt
+ * windows; returns early when something more important became ready. */
+void rt_hold(struct thread *t);
+/* The timer anticipation of releases in force, in ns. */
+uint64_t rt_gravity(void);
 /* t receives openly: hand it one pending notification; true if it got one. */
 int rt_deliver_pending(struct thread *t);
 

@@ -66,9 +66,25 @@ static int highest_ready(void)
     return w * 64 + 63 - __builtin_clzll(ready_bits[w]);
 }
 
+/* A released thread more important than the running one and everything
+ * queued, kept out of the ready queues: the next schedule() takes it
+ * without a round trip through them (sched_release). Set only with
+ * need_resched, so nothing switches before schedule() sees it; readying a
+ * thread at least as important puts it into its queue first. */
+static struct thread *ready_first;
+
+static void ready_first_flush(void)
+{
+    struct thread *t = ready_first;
+    ready_first = NULL;
+    sched_ready(t);
+}
+
 void sched_ready(struct thread *t)
 {
-    if (t->queued) return;
+    if (__builtin_expect(ready_first != NULL, 0) && t->prio >= ready_first->prio && t != ready_first)
+        ready_first_flush();
+    if (t->queued || t == ready_first) return;
     /* A member of an exhausted best-effort group waits for its budget. */
     if (__builtin_expect(t->group, 0) && rt_group_throttles(t)) return;
     unsigned p = t->prio;
@@ -86,8 +102,24 @@ void sched_ready(struct thread *t)
     if (current && p > current->prio) need_resched = true;
 }
 
+void sched_release(struct thread *t)
+{
+    if (!ready_first && !t->group && t->prio > current->prio && (int)t->prio > highest_ready()) {
+        ready_first = t;
+        t->state = TS_READY;
+        t->preempted = false;
+        need_resched = true;
+        return;
+    }
+    sched_ready(t);
+}
+
 void sched_unready(struct thread *t)
 {
+    if (t == ready_first) {
+        ready_first = NULL;
+        return;
+    }
     if (t->state != TS_READY || !t->queued) return;
     unsigned p = t->prio;
     tq_remove(&ready[p], t);
@@ -133,11 +165,14 @@ static inline __attribute__((always_inline)) void switch_to(struct thread *next,
      * thread blocked in the IPC fast path through it, not through
      * kernel_exit. The slice end matters only when another thread of this
      * priority waits; a slice end still armed for the previous thread may
-     * fire once, finds nothing due, and disarms the timer. */
-    if (timeouts || ready[next->prio]) {
+     * fire once, finds nothing due, and disarms the timer. A new timeout
+     * marks the timer dirty only when it is earlier than what the timer is
+     * armed for (timeout_arm), so blocking with the usual timeouts does not
+     * reprogram it every time. */
+    if (ready[next->prio]) {
         timer_dirty = true;
         timer_commit();
-    } else if (commit) {
+    } else if (commit || timer_dirty) {
         timer_commit();
     }
     arch_switch(&prev->ksp, next->ksp);
@@ -152,9 +187,14 @@ void schedule(void)
         prev->preempted = clock_now_ns() < prev->slice_end_ns;
         sched_ready(prev);
     }
-    int p = highest_ready();
-    struct thread *next = p < 0 ? idle_thread : ready[p];
-    if (p >= 0) sched_unready(next);
+    struct thread *next = ready_first;
+    if (next) {
+        ready_first = NULL;
+    } else {
+        int p = highest_ready();
+        next = p < 0 ? idle_thread : ready[p];
+        if (p >= 0) sched_unready(next);
+    }
     if (next != prev) {
         /* A fresh slice matters only when another thread of this priority waits. */
         if (ready[next->prio]) {
@@ -167,14 +207,29 @@ void schedule(void)
         if (next->sched_hooks & THREAD_HOOKS_CPU) rt_enter_cpu(next, clock_now_ns());
         timer_dirty = true; /* the slice end may matter now, or no longer */
     }
+    /* We run again. A thread released by the timer waits here, in the
+     * kernel, for its release instant (rt.c, gravity); a thread waiting for
+     * its release sleeps only in this function, called from kernel_exit. */
+    if (__builtin_expect(current->rt_release_ns != 0, 0)) rt_hold(current);
 }
 
 bool sched_may_handoff(const struct thread *t) { return highest_ready() <= (int)t->prio && !need_resched; }
 
 void sched_switch_direct(struct thread *t) { switch_to(t, false); }
 
+void sched_preempt_direct(struct thread *t)
+{
+    struct thread *prev = current;
+    /* As schedule() decides it; with nobody else at its priority, the
+     * queue position does not matter and the clock need not be read. */
+    prev->preempted = !ready[prev->prio] || clock_now_ns() < prev->slice_end_ns;
+    sched_ready(prev);
+    switch_to(t, false);
+}
+
 void sched_handoff(struct thread *t)
 {
+    if (ready_first) ready_first_flush();
     if (current->sched_hooks & THREAD_HOOKS_CPU) {
         /* Charge it and let what that wakes compete, before deciding. */
         rt_leave_cpu(current, clock_now_ns());
@@ -204,6 +259,7 @@ void sched_yield(void)
 
 void sched_set_prio(struct thread *t, uint8_t prio)
 {
+    if (t == ready_first) ready_first_flush(); /* it may no longer come first */
     bool was_queued = t->state == TS_READY && t->queued;
     if (was_queued) sched_unready(t);
     t->prio = prio;
@@ -218,15 +274,22 @@ void timeout_arm(struct thread *t, uint64_t deadline_ns)
     if (deadline_ns == ~0ull) return;
     t->wakeup_ns = deadline_ns;
     t->sched_hooks |= THREAD_HOOK_TIMEOUT;
+    /* Only a timeout earlier than the timer is armed for needs it moved; a
+     * later one is served when the timer fires early and finds nothing. */
+    if (deadline_ns < timer_deadline) timer_dirty = true;
     if (!timeouts) {
         timeouts = t->to_next = t->to_prev = t;
         return;
     }
     struct thread *p = timeouts;
-    do {
-        if (p->wakeup_ns > deadline_ns) break;
-        p = p->to_next;
-    } while (p != timeouts);
+    /* Timeouts of one length arrive in deadline order: the tail is the
+     * common place, found without a walk. */
+    if (deadline_ns < timeouts->to_prev->wakeup_ns) {
+        do {
+            if (p->wakeup_ns > deadline_ns) break;
+            p = p->to_next;
+        } while (p != timeouts);
+    }
     /* insert before p */
     t->to_next = p;
     t->to_prev = p->to_prev;

@@ -18,6 +18,8 @@ extern bool need_resched;
 void sched_init(struct thread *idle);
 void sched_ready(struct thread *t);
 void sched_unready(struct thread *t);
+/* t was released (rt.c): ready, and if it preempts, taken directly. */
+void sched_release(struct thread *t);
 /* Give the CPU to the best ready thread; returns when the caller runs again. */
 void schedule(void);
 /* The current thread blocks and just made t runnable: run t right away
@@ -26,6 +28,9 @@ void sched_handoff(struct thread *t);
 bool sched_may_handoff(const struct thread *t);
 /* Switch to t, which sched_may_handoff just approved. */
 void sched_switch_direct(struct thread *t);
+/* The running thread is preempted by t, which sched_may_handoff approved:
+ * queue it as schedule() would and switch to t directly. */
+void sched_preempt_direct(struct thread *t);
 void sched_yield(void);
 /* t is being destroyed: drop every scheduler reference to it. */
 void sched_forget(struct thread *t);

@@ -94,11 +94,14 @@ struct thread {
     uint8_t base_prio;         /* the priority to return to when real time ends */
     bool rt_event_armed;
     uint64_t rt_event_ns;      /* next rt-sched event, in the sorted rt event list */
+    uint64_t rt_ev_gravity;    /* it is a release, that much ahead of its time (rt.c) */
     struct thread *rt_ev_next, *rt_ev_prev;
     struct thread *preempter;  /* receives this thread's notifications */
     uint64_t preempter_label;
     struct thread *monitored;  /* threads whose preempter we are, via monitored_next */
     struct thread *monitored_next;
+    uint64_t rt_release_ns;    /* released by the timer: not back to user before this instant */
+    uint64_t rt_fired_ns;      /* when that timer was due (the gravity's calibration) */
     struct rt_thread rt;
 
     struct arch_fpu_state fpu;

@@ -291,10 +291,13 @@ uint64_t rt_period_event(const struct rt_thread *t)
 
 void rt_start_running(struct rt_thread *t, uint64_t now)
 {
+    /* The clock never goes back: a release seen ahead of time (the
+     * kernel's timer anticipation) starts the charging at the release. */
+    if (now < t->last_now) now = t->last_now;
     /* The common case, on the path from a release to the thread running:
      * in a job, before its deadline, budget left. Nothing is due then, so
      * the general path below would only come to the same result. */
-    if (!t->running && t->state == RT_ACTIVE && now >= t->last_now && now < t->deadline &&
+    if (!t->running && t->state == RT_ACTIVE && now < t->deadline &&
         (t->cur >= t->nslices || t->used < t->budget[t->cur])) {
         t->last_now = now;
         t->running = true;

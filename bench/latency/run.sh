@@ -20,29 +20,35 @@ tools/boot.sh "$BUILD" bench/latency/latency.scenario </dev/null >"$log" 2>&1 ||
 tr -d '\r' <"$log" >"$log.clean"
 grep '^BENCH ' "$log.clean"
 
-# One row per system and load; Linux rows come from linux.sh's CSV.
+# One row per system, load and timer anticipation (gravity: the kernel's
+# calibrated one or none); Linux rows come from linux.sh's CSV (gravity "-").
 {
-    echo "system,load,min_us,avg_us,max_us"
-    sed -n 's/^BENCH latency system=\([^ ]*\) load=\([^ ]*\) min_us=\([^ ]*\) avg_us=\([^ ]*\) max_us=\([^ ]*\)$/\1,\2,\3,\4,\5/p' "$log.clean"
+    echo "system,load,gravity,min_us,avg_us,max_us"
+    sed -n 's/^BENCH latency system=\([^ ]*\) load=\([^ ]*\) gravity=\([^ ]*\) min_us=\([^ ]*\) avg_us=\([^ ]*\) max_us=\([^ ]*\)$/\1,\2,\3,\4,\5,\6/p' "$log.clean"
 } >"$results/latency.csv"
 {
     echo "size_kib,duration_us,irqoff_ns"
     sed -n 's/^UNMAP size_kib=\([0-9]*\) duration_us=\([0-9]*\) irqoff_ns=\([0-9]*\)$/\1,\2,\3/p' "$log.clean"
 } >"$results/irqoff.csv"
+rm -f "$results"/latency-ours-*.hist
 for load in idle load; do
-    awk -v l="$load" '$1 == "HIST" && $2 == "ours" && $3 == l { print $4, $5 }' "$log.clean" \
-        >"$results/latency-ours-$load.hist"
+    for gravity in off on; do
+        name=$load
+        [[ $gravity == on ]] && name=gravity-$load
+        awk -v l="$load" -v g="$gravity" '$1 == "HIST" && $2 == "ours" && $3 == l && $4 == g { print $5, $6 }' \
+            "$log.clean" >"$results/latency-ours-$name.hist"
+    done
 done
 # Per-job records of our runs (the kernel keeps the last 512 of each run).
 tools/rt-jobs-csv.sh "$log.clean" >"$results/latency-jobs.csv"
 echo "bench latency: $(($(wc -l <"$results/latency-jobs.csv") - 1)) job records in $results/latency-jobs.csv," \
     "$(awk -F, 'NR > 1 && $7 == 1' "$results/latency-jobs.csv" | wc -l) with a missed deadline"
-max_irqoff=$(sed -n 's/^BENCH irqoff load=load max_us=\([^ ]*\)$/\1/p' "$log.clean")
+max_irqoff=$(sed -n 's/^BENCH irqoff load=load gravity=[a-z]* max_us=\([^ ]*\)$/\1/p' "$log.clean" | sort -n | tail -1)
 echo "BENCH irqoff max_us=$max_irqoff"
 
 if [[ ${LATENCY_SKIP_LINUX:-0} != 1 ]]; then
     bench/latency/linux.sh
-    tail -n +2 "$results/latency-linux.csv" >>"$results/latency.csv"
+    tail -n +2 "$results/latency-linux.csv" | awk -F, -v OFS=, '{ print $1, $2, "-", $3, $4, $5 }' >>"$results/latency.csv"
 fi
 
 # The comparison plot: latency histograms (log scale), one curve per run.

@@ -73,6 +73,7 @@ enum abi_stat {
     ABI_STAT_IRQOFF_MAX_NS = 2,   /* longest interrupts-off kernel section seen */
     ABI_STAT_CONTEXT_SWITCHES = 3,
     ABI_STAT_IRQOFF_RESET = 5,    /* reset the maximum; returns the old value */
+    ABI_STAT_RT_GRAVITY_NS = 6,   /* timer anticipation of releases in force (ABI_RT_GRAVITY) */
 };
 
 /* Best-effort groups: all threads of a group together get at most the
@@ -89,7 +90,15 @@ enum abi_rt_op {
                               may return fewer than are queued: read until the count is 0 */
     ABI_RT_GROUP_CONFIGURE = 5, /* a0 = group 1..ABI_RT_GROUPS-1, a1 = budget ns (0: no cap), a2 = period ns */
     ABI_RT_GROUP_JOIN = 6,      /* a0 = thread slot (CTRL), a1 = group (0: leave) */
+    ABI_RT_GRAVITY = 7,         /* a0 = timer anticipation in ns (<= ABI_RT_GRAVITY_MAX_NS, 0: off) or
+                                   ABI_RT_GRAVITY_CALIBRATED -> gravity before, calibrated value (0: not yet) */
 };
+
+/* Releases are served up to the gravity early and the thread is held until
+ * its release instant; by default the gravity is the release path's cost,
+ * measured by the kernel on the first releases after boot. */
+#define ABI_RT_GRAVITY_CALIBRATED (~0ull)
+#define ABI_RT_GRAVITY_MAX_NS 50000ull
 
 /* factory_create: a0/a1 per type */
 /*   TASK:    a0 = capability slots (1..ABI_MAX_CAP_SLOTS)           */

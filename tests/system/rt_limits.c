@@ -15,6 +15,10 @@
  *  3. Minimal inter-release mode: after next_period the next job is
  *     released at the later of the period end and a message; a message
  *     during the job does not count.
+ *  5. Timer anticipation (gravity): with a release served 50 us early no
+ *     job starts before its release (read in user mode) and each starts
+ *     within the gravity after it; the gravity is bounded, readable, and
+ *     the kernel calibrated its own on the releases since boot.
  *  4. The job records are printed as JOB lines; rt_limits.t turns them into
  *     CSV with tools/rt-jobs-csv.sh and checks the rows on the host. The
  *     thread spins and never calls next_period, so every job ends by a
@@ -57,6 +61,30 @@ static void mir_body(uint64_t arg)
         mir_jobs++;
         ipc_wait(ABI_TIMEOUT_ZERO);
     }
+}
+
+/* Gravity: each job notes when it starts running. */
+#define GRAVITY_TEST_NS (50 * US)
+#define GRAVITY_JOBS 40u
+static volatile uint64_t grav_start, grav_runs[GRAVITY_JOBS];
+static volatile unsigned grav_jobs;
+
+static void grav_body(uint64_t arg)
+{
+    sys_rt_next_period(); /* the first release */
+    for (;;) {
+        if (grav_jobs < GRAVITY_JOBS) grav_runs[grav_jobs] = now_ns();
+        grav_jobs++;
+        sys_rt_next_period();
+    }
+}
+
+static uint64_t grav_worst(void)
+{
+    uint64_t w = 0;
+    for (unsigned k = 0; k < GRAVITY_JOBS; k++)
+        if (grav_runs[k] - (grav_start + k * MS) > w) w = grav_runs[k] - (grav_start + k * MS);
+    return w;
 }
 
 static struct abi_rt_params base(void)
@@ -230,6 +258,46 @@ int main(void)
     }
     ok(mjobs >= 2 && spaced == mjobs, "releases in the job records are at least one period apart (%u of %u)", spaced,
        mjobs);
+
+    /* 5. Timer anticipation (gravity): a release is served early, the
+     * thread held in the kernel until the release instant. */
+    is(sys_rt_control(ABI_CAP_SCHED_CONTROL, ABI_RT_GRAVITY, ABI_RT_GRAVITY_MAX_NS + 1, 0, 0).err, ABI_E_INVALID_ARG,
+       "a gravity above ABI_RT_GRAVITY_MAX_NS: INVALID_ARG");
+    is(sys_rt_control(ABI_CAP_SCHED_CONTROL, ABI_RT_GRAVITY, GRAVITY_TEST_NS, 0, 0).err, 0,
+       "a gravity of %llu us", GRAVITY_TEST_NS / US);
+    is(sys_machine(ABI_CAP_MACHINE, ABI_MACHINE_STATS, ABI_STAT_RT_GRAVITY_NS, 0).v0, GRAVITY_TEST_NS,
+       "ABI_STAT_RT_GRAVITY_NS reads it back");
+    abi_cap_t g = rt_thread(68);
+    p = base();
+    p.period_ns = MS;
+    p.slice[0].budget_ns = 200 * US;
+    p.slice[0].prio = 145; /* above the hog */
+    p.be_prio = 145;
+    grav_start = now_ns() + 2 * MS;
+    p.start_ns = grav_start;
+    is(configure(g, &p), 0, "a 1 ms thread noting when each job starts, against the hog");
+    start(g, grav_body, stacks[2]);
+    while (grav_jobs < GRAVITY_JOBS) sleep_ns(5 * MS);
+    sys_rt_control(ABI_CAP_SCHED_CONTROL, ABI_RT_DISABLE, g, 0, 0);
+    sys_thread_exregs(g, 0, 0, ABI_EXREGS_HALT);
+    unsigned early = 0, prompt = 0;
+    for (unsigned k = 0; k < GRAVITY_JOBS; k++) {
+        uint64_t release = grav_start + k * MS;
+        early += grav_runs[k] < release;
+        prompt += grav_runs[k] - release < GRAVITY_TEST_NS;
+    }
+    is(early, 0, "no job started before its release (%u jobs)", GRAVITY_JOBS);
+    is(prompt, GRAVITY_JOBS, "and each within the gravity after it (worst %lu ns)", grav_worst());
+    struct sys_ret gr = sys_rt_control(ABI_CAP_SCHED_CONTROL, ABI_RT_GRAVITY, ABI_RT_GRAVITY_CALIBRATED, 0, 0);
+    is(gr.v0, GRAVITY_TEST_NS, "setting the calibrated value returns the one before");
+    ok(gr.v1 > 0 && gr.v1 < GRAVITY_TEST_NS, "the kernel calibrated the gravity on the releases since boot (%lu ns)",
+       gr.v1);
+    is(sys_machine(ABI_CAP_MACHINE, ABI_MACHINE_STATS, ABI_STAT_RT_GRAVITY_NS, 0).v0, gr.v1,
+       "and the calibrated value is in force again");
+    r = sys_rt_control(ABI_CAP_SCHED_CONTROL, ABI_RT_TRACE_READ, (uint64_t)recs, 64, 0);
+    unsigned charged_early = 0;
+    for (unsigned i = 0; i < r.v0; i++) charged_early += recs[i].first_run_ns < recs[i].release_ns;
+    is(charged_early, 0, "no job record has the job running before its release");
 
     /* 4. JOB lines for rt_limits.t: one more strictly periodic run, short jobs. */
     abi_cap_t c = rt_thread(67);
