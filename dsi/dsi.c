@@ -281,9 +281,11 @@ static int time_left(struct dsi_socket *s, struct deadline *d, uint64_t *left)
  * Block on `word`, last seen holding the valid but unready value `seen`,
  * until it changes, an event in `stop` is raised, or the deadline passes.
  * Returns DSI_E_OK when the caller should look again, DSI_E_TIMEOUT.
+ * Inlined into the (out-of-line) waiting loops: a lock-step stream comes
+ * here for every packet.
  */
-static int block_on(struct dsi_socket *s, uint32_t *word, uint32_t seen, uint32_t stop,
-                    struct deadline *d)
+static inline __attribute__((always_inline)) int block_on(struct dsi_socket *s, uint32_t *word,
+                                                         uint32_t seen, uint32_t stop, struct deadline *d)
 {
     uint64_t left;
     int r = time_left(s, d, &left);
@@ -361,6 +363,26 @@ static int tx_drop(struct dsi_socket *s)
 }
 
 /*
+ * The ring is full from the sender's view: take the oldest slot back if the
+ * receiver already released it, inline (in a short ring, as in lock-step,
+ * this is the common case, every N packets). false: tx_make_room must.
+ * Only dsi_forward uses it: in dsi_tx_get it would cost a long ring's
+ * stream (one slot per call instead of a ring's worth) more than it saves.
+ */
+static inline __attribute__((always_inline)) bool tx_reclaim_one(struct dsi_socket *s)
+{
+    uint64_t reclaim = s->reclaim;
+    uint32_t slot = s->reclaim_slot;
+    if (reclaim == s->done ||
+        st_bare(__atomic_load_n(&s->desc[slot].state, __ATOMIC_ACQUIRE)) != st_make(DSI_ST_EMPTY, reclaim))
+        return false;
+    if (s->alloc.on) s->alloc.tail = s->alloc.marks[slot];
+    s->reclaim = reclaim + 1;
+    s->reclaim_slot = slot_inc(s, slot);
+    return true;
+}
+
+/*
  * The ring is full from the sender's view (next - reclaim == N): reclaim the
  * oldest packet, waiting for its release if the socket blocks, and then every
  * further packet the receiver already released, so that the next gets find
@@ -370,26 +392,31 @@ static int tx_drop(struct dsi_socket *s)
 static SLOW int tx_make_room(struct dsi_socket *s)
 {
     if (s->reclaim == s->done) return DSI_E_LIMIT; /* we hold all N ourselves */
-    int r = tx_reclaim_oldest(s);
-    if (r == DSI_E_AGAIN) return tx_drop(s);
-    if (r) return r;
     /* The same test as tx_try_reclaim, in a tight loop; whatever is not a
      * released slot stops it (a still FULL one, or a corrupt one, which
-     * the wait for it will report). */
-    uint64_t reclaim = s->reclaim, done = s->done, tail = s->alloc.tail;
-    uint32_t slot = s->reclaim_slot, n = s->num_packets;
-    bool on = s->alloc.on;
-    while (reclaim != done &&
-           st_bare(__atomic_load_n(&s->desc[slot].state, __ATOMIC_ACQUIRE)) ==
-               st_make(DSI_ST_EMPTY, reclaim)) {
-        if (on) tail = s->alloc.marks[slot];
-        reclaim++;
-        slot = slot + 1 == n ? 0 : slot + 1;
+     * the wait for it will report). Only when not even the oldest is
+     * released does it wait (in a short ring, the common case is that it
+     * was: no deadline, no hooks). */
+    for (int round = 0;; round++) {
+        uint64_t reclaim = s->reclaim, done = s->done, tail = s->alloc.tail;
+        uint32_t slot = s->reclaim_slot, n = s->num_packets;
+        bool on = s->alloc.on;
+        while (reclaim != done &&
+               st_bare(__atomic_load_n(&s->desc[slot].state, __ATOMIC_ACQUIRE)) ==
+                   st_make(DSI_ST_EMPTY, reclaim)) {
+            if (on) tail = s->alloc.marks[slot];
+            reclaim++;
+            slot = slot + 1 == n ? 0 : slot + 1;
+        }
+        bool got = reclaim != s->reclaim;
+        s->reclaim = reclaim;
+        s->reclaim_slot = slot;
+        s->alloc.tail = tail;
+        if (got || round) return DSI_E_OK;
+        int r = tx_reclaim_oldest(s);
+        if (r == DSI_E_AGAIN) return tx_drop(s);
+        if (r) return r;
     }
-    s->reclaim = reclaim;
-    s->reclaim_slot = slot;
-    s->alloc.tail = tail;
-    return DSI_E_OK;
 }
 
 int dsi_tx_get(struct dsi_socket *s, struct dsi_packet *p)
@@ -450,19 +477,20 @@ int dsi_tx_cancel(struct dsi_socket *s, struct dsi_packet *p)
     return DSI_E_OK;
 }
 
-int dsi_tx_commit(struct dsi_socket *s, struct dsi_packet *p)
+/*
+ * Write packet `no` (== s->done, its slot ours) from p into the ring and
+ * hand it over: SG elements checked and copied in one pass (the slot is
+ * still EMPTY, so elements written before a bad one is found are never
+ * seen by the receiver), descriptor, then the exchange that makes it FULL.
+ */
+static inline __attribute__((always_inline)) int tx_publish(struct dsi_socket *s, struct dsi_packet *p,
+                                                            uint64_t no)
 {
-    CHECK_USABLE(s, DSI_SENDER, p);
-    uint64_t no = p->no, done = s->done;
-    if (unlikely(s->next == done || no != done)) return DSI_E_ORDER;
     uint32_t nsg = p->nsg, max_sg = s->max_sg;
     uint64_t data_size = s->data_size;
     if (unlikely(nsg > max_sg)) return DSI_E_INVAL;
     uint32_t slot = s->done_slot, n = s->num_packets;
     struct dsi_sg *g = &s->sg[(uint64_t)slot * max_sg];
-    /* Check and copy the SG elements in one pass: the slot is still ours
-     * (EMPTY), so elements written before a bad one is found are never
-     * seen by the receiver. */
     for (uint32_t i = 0; i < nsg; i++) {
         uint64_t off = p->sg[i].offset, len = p->sg[i].length;
         if (unlikely(!sg_in_bounds(off, len, data_size))) return DSI_E_INVAL;
@@ -475,7 +503,7 @@ int dsi_tx_commit(struct dsi_socket *s, struct dsi_packet *p)
     struct dsi_ctrl_header *h = s->hdr;
     struct dsi_desc *d = &s->desc[slot];
     if (s->alloc.on && no == s->next - 1) s->alloc.marks[slot] = s->alloc.head;
-    s->done = done + 1;
+    s->done = no + 1;
     s->done_slot = slot + 1 == n ? 0 : slot + 1;
 
     ST(&d->nsg, nsg);
@@ -485,11 +513,19 @@ int dsi_tx_commit(struct dsi_socket *s, struct dsi_packet *p)
     ST(&d->expires_ns, p->expires_ns);
     /* Release: the descriptor is visible before the slot turns FULL. */
     uint32_t old = __atomic_exchange_n(&d->state, st_make(DSI_ST_FULL, no), __ATOMIC_ACQ_REL);
-    ST(&h->committed, done + 1);
+    ST(&h->committed, no + 1);
     if (unlikely(old & DSI_ST_WAIT)) wake(s, &d->state);
     /* Only WAIT may have changed while the slot was ours. */
     if (unlikely(st_bare(old) != st_make(DSI_ST_EMPTY, no - n))) return corrupt(s);
     return DSI_E_OK;
+}
+
+int dsi_tx_commit(struct dsi_socket *s, struct dsi_packet *p)
+{
+    CHECK_USABLE(s, DSI_SENDER, p);
+    uint64_t no = p->no, done = s->done;
+    if (unlikely(s->next == done || no != done)) return DSI_E_ORDER;
+    return tx_publish(s, p, no);
 }
 
 int dsi_tx_alloc_init(struct dsi_socket *s, uint64_t offset, uint64_t size, uint64_t *marks,
@@ -666,44 +702,64 @@ int dsi_rx_get(struct dsi_socket *s, struct dsi_packet *p)
     return rx_get_slow(s, p);
 }
 
+/*
+ * Wait until the next slot holds the next packet (DSI_E_OK, not taken), or
+ * end of stream, corruption, timeout, peer gone (precondition: the ring is
+ * not at this side's limit). `eos`: the EOS flag was already seen.
+ */
+static inline __attribute__((always_inline)) int rx_wait_full(struct dsi_socket *s, bool *eos,
+                                                              struct deadline *d, uint32_t *spin)
+{
+    for (;;) {
+        uint32_t *w = &s->desc[s->next_slot].state;
+        uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+        if (st_bare(v) == st_make(DSI_ST_FULL, s->next)) return DSI_E_OK;
+        if (st_bare(v) != st_make(DSI_ST_EMPTY, s->next - s->num_packets)) return corrupt(s);
+        /* Empty. End of stream only if the slot is still empty after the
+         * flag was seen: the sender raises it after its last commit. */
+        if (*eos) return DSI_E_EOS;
+        if (__atomic_load_n(&s->hdr->events, __ATOMIC_ACQUIRE) & DSI_EV_EOS) {
+            *eos = true;
+            continue;
+        }
+        if (s->flags & DSI_F_NONBLOCK) return DSI_E_AGAIN;
+        if (*spin) {
+            (*spin)--;
+            cpu_relax();
+            continue;
+        }
+        int r = block_on(s, w, v, DSI_EV_EOS, d);
+        if (r) return r;
+    }
+}
+
 /* Everything else: wait, end of stream, corruption, expiry. */
 static SLOW int rx_get_slow(struct dsi_socket *s, struct dsi_packet *p)
 {
-    int r;
     struct deadline d = {0, false};
     uint32_t spin = s->spin;
     bool eos = false;
     for (;;) {
         if (s->next - s->done == s->num_packets) return DSI_E_LIMIT;
-        uint32_t *w = &s->desc[s->next_slot].state;
-        uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
-        if (st_bare(v) == st_make(DSI_ST_FULL, s->next)) {
-            r = rx_take(s, p);
-            if (r) return r;
-            if ((s->flags & DSI_F_DROP_EXPIRED) && p->expires_ns &&
-                s->env.now(s->env.ctx) >= p->expires_ns) {
-                r = rx_expired(s, p);
-                if (r == DSI_E_AGAIN) continue;
-            }
-            return r;
-        }
-        if (st_bare(v) != st_make(DSI_ST_EMPTY, s->next - s->num_packets)) return corrupt(s);
-        /* Empty. End of stream only if the slot is still empty after the
-         * flag was seen: the sender raises it after its last commit. */
-        if (eos) return DSI_E_EOS;
-        if (__atomic_load_n(&s->hdr->events, __ATOMIC_ACQUIRE) & DSI_EV_EOS) {
-            eos = true;
-            continue;
-        }
-        if (s->flags & DSI_F_NONBLOCK) return DSI_E_AGAIN;
-        if (spin) {
-            spin--;
-            cpu_relax();
-            continue;
-        }
-        r = block_on(s, w, v, DSI_EV_EOS, &d);
+        int r = rx_wait_full(s, &eos, &d, &spin);
         if (r) return r;
+        r = rx_take(s, p);
+        if (r) return r;
+        if ((s->flags & DSI_F_DROP_EXPIRED) && p->expires_ns && s->env.now(s->env.ctx) >= p->expires_ns) {
+            r = rx_expired(s, p);
+            if (r == DSI_E_AGAIN) continue;
+        }
+        return r;
     }
+}
+
+/* A forwarder waits for its next upstream packet without taking it. */
+static SLOW int fwd_wait(struct dsi_socket *rx)
+{
+    struct deadline d = {0, false};
+    uint32_t spin = rx->spin;
+    bool eos = false;
+    return rx_wait_full(rx, &eos, &d, &spin);
 }
 
 int dsi_rx_release(struct dsi_socket *s, struct dsi_packet *p)
@@ -712,6 +768,142 @@ int dsi_rx_release(struct dsi_socket *s, struct dsi_packet *p)
     uint64_t done = s->done;
     if (unlikely(s->next == done || p->no != done)) return DSI_E_ORDER;
     return rx_release_oldest(s);
+}
+
+/* ---------------------------------------------------------------- forward */
+
+static SLOW int fwd_unusable(struct dsi_socket *rx, struct dsi_socket *tx, struct dsi_packet *p)
+{
+    struct dsi_packet tmp;
+    if (!p) p = &tmp; /* optional here */
+    int r = usable(rx, DSI_RECEIVER, p);
+    if (!r) r = usable(tx, DSI_SENDER, p);
+    if (r) return r;
+    if (tx->data != rx->data || tx->data_size != rx->data_size) return DSI_E_INVAL;
+    return DSI_E_ORDER; /* one of them holds packets */
+}
+
+/* Downstream is full and does not block: drop the next upstream packet. */
+static SLOW int fwd_drop(struct dsi_socket *rx, struct dsi_packet *p)
+{
+    struct dsi_packet tmp;
+    int r = dsi_rx_get(rx, p ? p : &tmp);
+    if (!r) r = rx_release_oldest(rx);
+    return r ? r : DSI_E_DROPPED;
+}
+
+/* The general case: wait for the upstream packet (or expiry, end of
+ * stream, corruption) through dsi_rx_get, then publish it from the copy. */
+static SLOW int fwd_slow(struct dsi_socket *rx, struct dsi_socket *tx, struct dsi_packet *p)
+{
+    struct dsi_packet tmp;
+    if (!p) p = &tmp;
+    int r = dsi_rx_get(rx, p);
+    if (r) return r;
+    if (p->nsg > tx->max_sg) {
+        /* Does not fit downstream: put it back, nothing moved. */
+        rx->next--;
+        rx->next_slot = slot_dec(rx, rx->next_slot);
+        return DSI_E_INVAL;
+    }
+    uint64_t no = tx->next;
+    tx->next = no + 1;
+    tx->next_slot = slot_inc(tx, tx->next_slot);
+    uint64_t ts = p->timestamp_ns;
+    r = tx_publish(tx, p, no);
+    p->timestamp_ns = ts; /* the caller gets the packet as received */
+    if (r == DSI_E_INVAL) {
+        /* Cannot happen (checked against the same data size upstream);
+         * undo the reservation so the socket stays consistent. */
+        tx->next = no;
+        tx->next_slot = slot_dec(tx, tx->next_slot);
+    }
+    int rr = rx_release_oldest(rx);
+    return r ? r : rr;
+}
+
+/*
+ * The fast path copies the next upstream descriptor straight into the
+ * downstream slot: each shared value read once and checked (as rx_take
+ * does) on the way, the SG elements checked once (both sockets address the
+ * same data area), nothing staged in a packet handle.
+ */
+int dsi_forward(struct dsi_socket *rx, struct dsi_socket *tx, struct dsi_packet *p)
+{
+    if (unlikely(!rx || !tx || rx->live != DSI_RECEIVER || tx->live != DSI_SENDER ||
+                 tx->data != rx->data || tx->data_size != rx->data_size || rx->next != rx->done ||
+                 tx->next != tx->done))
+        return fwd_unusable(rx, tx, p);
+    if (unlikely(__atomic_load_n(&tx->hdr->events, __ATOMIC_RELAXED) & DSI_EV_RX_CLOSED))
+        return DSI_E_PEER_CLOSED;
+    if (unlikely(tx->next - tx->reclaim == tx->num_packets) && !tx_reclaim_one(tx)) {
+        int r = tx_make_room(tx);
+        if (r == DSI_E_DROPPED) return fwd_drop(rx, p);
+        if (r) return r;
+    }
+    /* Upstream: the next packet is there (rx holds nothing, so its ring
+     * cannot be at the limit). Expiry checks take the general path. */
+    if (unlikely(rx->flags & DSI_F_DROP_EXPIRED)) return fwd_slow(rx, tx, p);
+    uint64_t rno = rx->next;
+    uint32_t rslot = rx->next_slot;
+    struct dsi_desc *rd = &rx->desc[rslot];
+    uint32_t v = __atomic_load_n(&rd->state, __ATOMIC_ACQUIRE);
+    if (unlikely(st_bare(v) != st_make(DSI_ST_FULL, rno))) {
+        int r = fwd_wait(rx);
+        if (r) return r;
+    }
+    uint32_t nsg = LD(&rd->nsg), max_sg = rx->max_sg;
+    uint32_t flags = LD(&rd->flags) & DSI_PF_USER_MASK;
+    uint64_t no = LD(&rd->no);
+    if (unlikely(nsg > max_sg || no != rno)) return corrupt(rx);
+    if (unlikely(nsg > tx->max_sg)) return DSI_E_INVAL; /* does not fit downstream: nothing moved */
+    uint64_t ts = LD(&rd->timestamp_ns), exp = LD(&rd->expires_ns);
+
+    /* Downstream slot: ours (EMPTY) until the exchange below. */
+    uint64_t tno = tx->next, data_size = rx->data_size;
+    uint32_t tslot = tx->next_slot, tmax = tx->max_sg, tn = tx->num_packets;
+    const struct dsi_sg *rg = &rx->sg[(uint64_t)rslot * max_sg];
+    struct dsi_sg *tg = &tx->sg[(uint64_t)tslot * tmax];
+    for (uint32_t i = 0; i < nsg; i++) {
+        uint64_t off = LD(&rg[i].offset), len = LD(&rg[i].length);
+        if (unlikely(!sg_in_bounds(off, len, data_size))) return corrupt(rx);
+        ST(&tg[i].offset, off);
+        ST(&tg[i].length, len);
+        if (p) {
+            p->sg[i].offset = off;
+            p->sg[i].length = len;
+        }
+    }
+    if (p) {
+        p->no = no;
+        p->timestamp_ns = ts;
+        p->expires_ns = exp;
+        p->flags = flags;
+        p->nsg = nsg;
+        p->alloc_start = 0;
+    }
+    if (unlikely(tx->flags & DSI_F_STAMP)) ts = tx->env.now(tx->env.ctx);
+
+    /* Private bookkeeping first (see the note at the top). */
+    rx->next = rno + 1;
+    rx->next_slot = rslot + 1 == rx->num_packets ? 0 : rslot + 1;
+    if (tx->alloc.on) tx->alloc.marks[tslot] = tx->alloc.head;
+    tx->next = tx->done = tno + 1;
+    tx->next_slot = tx->done_slot = tslot + 1 == tn ? 0 : tslot + 1;
+
+    struct dsi_desc *td = &tx->desc[tslot];
+    ST(&td->nsg, nsg);
+    ST(&td->flags, flags);
+    ST(&td->no, tno);
+    ST(&td->timestamp_ns, ts);
+    ST(&td->expires_ns, exp);
+    uint32_t old = __atomic_exchange_n(&td->state, st_make(DSI_ST_FULL, tno), __ATOMIC_ACQ_REL);
+    ST(&tx->hdr->committed, tno + 1);
+    if (unlikely(old & DSI_ST_WAIT)) wake(tx, &td->state);
+    int r = DSI_E_OK;
+    if (unlikely(st_bare(old) != st_make(DSI_ST_EMPTY, tno - tn))) r = corrupt(tx);
+    int rr = rx_release_oldest(rx);
+    return r ? r : rr;
 }
 
 /* ------------------------------------------- jitter-constrained parameters */

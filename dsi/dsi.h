@@ -400,6 +400,27 @@ int dsi_tx_alloc(struct dsi_socket *s, struct dsi_packet *p, uint64_t length, vo
 int dsi_rx_get(struct dsi_socket *s, struct dsi_packet *p);
 int dsi_rx_release(struct dsi_socket *s, struct dsi_packet *p);
 
+/*
+ * Zero-copy forward, for a filter that passes packets on unchanged: take the
+ * next packet of `rx` (blocking, expiry and end of stream as dsi_rx_get),
+ * commit one with the same SG elements, user flags, timestamp (unless `tx`
+ * stamps) and expiry to `tx` (waiting for room first, as dsi_tx_get: no
+ * packet is taken upstream before there is room downstream), and release it
+ * upstream. One call instead of five, and the SG elements are checked once.
+ *
+ * Both sockets must address the same data area (same mapping and size:
+ * DSI_E_INVAL otherwise) and hold no packets (DSI_E_ORDER otherwise). The
+ * upstream release comes right after the downstream commit, while the
+ * packet's data is still on its way: the upstream sender's allocator must
+ * keep it valid until the last stage released it, i.e. its area must cover
+ * every packet in flight in the chain (sum of the rings + 2 per stage, see
+ * bench/dsi/README.md). *p (may be NULL) gets the packet as received. A
+ * non-blocking `tx` that is full drops the next upstream packet (taken and
+ * released, counted in tx's drops): DSI_E_DROPPED. After any other error no
+ * packet moved.
+ */
+int dsi_forward(struct dsi_socket *rx, struct dsi_socket *tx, struct dsi_packet *p);
+
 /* Either side: where SG element i of a packet is in this side's mapping of
  * the data area (NULL if i is out of range); *length gets its length. */
 void *dsi_packet_data(const struct dsi_socket *s, const struct dsi_packet *p, uint32_t i,

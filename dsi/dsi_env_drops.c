@@ -7,49 +7,43 @@ void dsi_drops_peer_init(struct dsi_drops_peer *p, uint64_t peer_thread_cap)
 {
     *p = (struct dsi_drops_peer){
         .thread = peer_thread_cap,
-        .wake_timeout_ns = DSI_DROPS_WAKE_TIMEOUT_NS,
-        .absorb_timeout_ns = DSI_DROPS_ABSORB_TIMEOUT_NS,
     };
 }
 
-/* Closed receive of one message from the peer's thread. */
-static int64_t receive_from(const struct dsi_drops_peer *p, uint64_t timeout_ns)
+/* Closed receive of one message from the peer's thread, only while *word
+ * still holds `expected` (the kernel checks it with interrupts off). */
+static int64_t receive_watch(const struct dsi_drops_peer *p, uint32_t *word, uint32_t expected,
+                             uint64_t timeout_ns)
 {
-    return sys_ipc(0, p->thread, 0, 0, timeout_ns, ABI_IPC_RECV).err;
-}
-
-static int64_t send_wake(const struct dsi_drops_peer *p, uint64_t timeout_ns)
-{
-    return sys_ipc(p->thread, 0, ABI_TAG(DSI_PROTO_WAKE, 0, 0), timeout_ns, 0, ABI_IPC_SEND).err;
+    return sys_ipc((uint64_t)(uintptr_t)word, p->thread, 0, expected, timeout_ns, ABI_IPC_RECV | ABI_IPC_WATCH)
+        .err;
 }
 
 static int drops_wait(void *ctx, uint32_t *word, uint32_t expected, uint64_t timeout_ns)
 {
     struct dsi_drops_peer *p = ctx;
     if (p->gone) return DSI_E_PEER_GONE;
-    /* Only a WAIT we announced is owed a message; without it this is a
-     * plain futex-style wait that must not sleep on a changed word. */
-    if (!(expected & DSI_ST_WAIT) && __atomic_load_n(word, __ATOMIC_SEQ_CST) != expected)
-        return DSI_E_OK;
     p->waits++;
-    int64_t e = receive_from(p, timeout_ns); /* DSI_TIMEOUT_INFINITE == ABI_TIMEOUT_NEVER */
+    /* DSI_TIMEOUT_INFINITE == ABI_TIMEOUT_NEVER */
+    int64_t e = receive_watch(p, word, expected, timeout_ns);
     if (e == ABI_E_OK) return DSI_E_OK;
-    if (e == ABI_E_TIMEOUT) {
-        uint32_t v = expected;
-        if (!(expected & DSI_ST_WAIT) ||
-            __atomic_compare_exchange_n(word, &v, expected & ~DSI_ST_WAIT, false, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_SEQ_CST))
-            return DSI_E_TIMEOUT; /* WAIT taken back: nobody owes us a message */
-        /* The peer consumed WAIT after our receive gave up: its message
-         * is on the way (or it lost it). Take it now. */
-        e = receive_from(p, p->absorb_timeout_ns);
-        if (e == ABI_E_OK) {
-            p->absorbed++;
-            return DSI_E_OK;
-        }
-        if (e == ABI_E_TIMEOUT) return DSI_E_OK; /* the word changed: look again */
+    if (e == ABI_E_CHANGED) {
+        p->changed++;
+        return DSI_E_OK;
     }
-    p->gone = 1; /* ABORTED, INVALID_CAP, WRONG_TYPE: the thread is gone */
+    if (e == ABI_E_TIMEOUT) {
+        /* Take WAIT back so the peer does not send a wake-up nobody waits
+         * for (harmless, but a spurious wake-up of a later wait). */
+        uint32_t v = expected;
+        if (expected & DSI_ST_WAIT)
+            __atomic_compare_exchange_n(word, &v, expected & ~DSI_ST_WAIT, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST);
+        return DSI_E_TIMEOUT;
+    }
+    /* ABORTED (the thread has no task, or we were halted), INVALID_CAP,
+     * WRONG_TYPE: the peer is gone. INVALID_ARG (the word is not mapped)
+     * cannot happen for a socket's own state word. */
+    p->gone = 1;
     return DSI_E_PEER_GONE;
 }
 
@@ -58,20 +52,16 @@ static void drops_wake(void *ctx, uint32_t *word)
     struct dsi_drops_peer *p = ctx;
     (void)word;
     if (p->gone) return;
-    int64_t e = send_wake(p, 0);
+    int64_t e = sys_ipc(p->thread, 0, ABI_TAG(DSI_PROTO_WAKE, 0, 0), 0, 0, ABI_IPC_SEND).err;
     if (e == ABI_E_OK) {
         p->wakes++;
         return;
     }
+    /* TIMEOUT: the peer is not in its receive; it changed nothing yet or
+     * will find the word changed in the kernel. Nothing is owed. */
     if (e == ABI_E_TIMEOUT) {
-        /* The peer set WAIT and has not reached its receive yet. */
-        p->wakes_late++;
-        e = send_wake(p, p->wake_timeout_ns);
-        if (e == ABI_E_OK) return;
-        if (e == ABI_E_TIMEOUT) {
-            p->wakes_lost++;
-            return;
-        }
+        p->wakes_missed++;
+        return;
     }
     p->gone = 1;
 }

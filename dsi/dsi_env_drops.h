@@ -10,36 +10,24 @@
  * wakes, the kernel only carries the wake-up.
  *
  * Why no wake-up is lost. The core guarantees: a side calls `wait` only
- * after its compare-and-swap set WAIT in the state word, and each WAIT so
- * set is consumed by exactly one peer operation (the exchange at commit or
- * release, or the close kick), which then calls `wake` once. So every wait
- * is owed exactly one message. The host's futex closes the gap between "set
- * WAIT" and "sleep" inside the kernel; kernel IPC has no such check, so the
- * two ends close it themselves:
- *
- *  - The waiter always receives (it does not look at the word first: the
- *    message is owed even when the word already changed, and it is on its
- *    way).
- *  - The waker first sends with a zero timeout: the common case, the peer
- *    already sleeps in its receive. If the peer is not receiving yet, it is
- *    between its compare-and-swap and its receive (it announced the sleep,
- *    so it is about to come): the waker sends once more and blocks at most
- *    `wake_timeout_ns` for it. On one CPU this hands the processor to the
- *    waiter, which enters its receive and takes the message at once.
- *  - A waiter whose receive times out takes its WAIT back with a
- *    compare-and-swap. If that fails, the peer consumed WAIT and its message
- *    is owed: the waiter receives once more, at most `absorb_timeout_ns`, so
- *    that the late message does not land in a later, unrelated wait (where it
- *    would only be a spurious wake-up: the core re-checks the word, so even
- *    then nothing is lost).
- *
- * A hostile or stalled peer can therefore cost the other side at most
- * wake_timeout_ns per wake-up (it set WAIT and never receives) and
- * absorb_timeout_ns per timed-out wait; never an unbounded wait.
+ * after its compare-and-swap set WAIT in the state word (or with the value
+ * it last saw), and the peer changes the word before it calls `wake`. The
+ * waiter's receive is a watched receive (ABI_IPC_WATCH, include/abi/ipc.h):
+ * the kernel blocks it only while the state word still holds the value the
+ * waiter saw, checked with interrupts off in the same kernel entry that
+ * blocks. The waker sends one empty message with a zero timeout. Either the
+ * waiter already sleeps (the send wakes it; a more important waiter gets
+ * the CPU at once through the kernel's send fast path), or it has not
+ * checked yet and then finds the word changed (ABI_E_CHANGED: look again).
+ * No message is ever owed or queued, so a wait that times out leaves
+ * nothing behind, and a hostile peer can make neither side block longer
+ * than its own timeout: it can only cause spurious wake-ups, after which
+ * the core looks at the word again (its deadline still holds).
  *
  * A peer that is gone: when the peer's thread is destroyed or unbound (its
- * task deleted), the kernel aborts our receive (ABI_E_ABORTED) and refuses
- * sends to it; a revoked capability gives INVALID_CAP. The environment then
+ * task deleted), the kernel aborts our receive (ABI_E_ABORTED), and every
+ * later receive from it or send to it fails the same way at once; a revoked
+ * capability gives INVALID_CAP. The environment then
  * marks the peer gone for good and every later wait returns
  * DSI_E_PEER_GONE at once (a halted but existing thread just never
  * answers: the waiting side runs into its timeout). ABI_E_ABORTED also ends
@@ -56,23 +44,17 @@
 /* The label-less protocol number of a wake-up message (no words). */
 #define DSI_PROTO_WAKE 0x0d51u
 
-#define DSI_DROPS_WAKE_TIMEOUT_NS 20000000ull  /* 20 ms: see above */
-#define DSI_DROPS_ABSORB_TIMEOUT_NS 1000000ull /* 1 ms */
-
 struct dsi_drops_peer {
-    uint64_t thread;            /* capability slot of the peer's thread (SEND) */
-    uint64_t wake_timeout_ns;   /* second chance of a wake-up, see above */
-    uint64_t absorb_timeout_ns; /* owed message after a timed-out wait */
-    int gone;                   /* the peer's thread is gone: waits fail */
+    uint64_t thread; /* capability slot of the peer's thread (SEND) */
+    int gone;        /* the peer's thread is gone: waits fail */
     /* Counters (this side's view), for tests and benchmarks. */
-    uint64_t waits;      /* receives that slept or returned at once */
-    uint64_t wakes;      /* wake-ups sent at the first try */
-    uint64_t wakes_late; /* ... that needed the second, blocking send */
-    uint64_t wakes_lost; /* ... that found nobody within wake_timeout_ns */
-    uint64_t absorbed;   /* owed messages taken after a timed-out wait */
+    uint64_t waits;        /* watched receives */
+    uint64_t changed;      /* ... that found the word changed (no sleep) */
+    uint64_t wakes;        /* wake-ups that found the peer waiting */
+    uint64_t wakes_missed; /* ... that did not (it had not checked the word yet) */
 };
 
-/* Default timeouts, counters zero, peer present. */
+/* Counters zero, peer present. */
 void dsi_drops_peer_init(struct dsi_drops_peer *p, uint64_t peer_thread_cap);
 
 /* The hooks for a socket whose peer is p (the struct must outlive it). */

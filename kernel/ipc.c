@@ -1,12 +1,16 @@
 /* Synchronous IPC (see ipc.h). */
 #include "ipc.h"
 #include "abi/errors.h"
+#include "arch_cpu.h"
+#include "arch_paging.h"
+#include "arch_trap.h"
 #include "cap_table.h"
 #include "gate.h"
 #include "irq.h"
 #include "memory.h"
 #include "rt.h"
 #include "sched.h"
+#include "syscall.h"
 #include "task.h"
 #include "thread.h"
 #include "thread_queue.h"
@@ -303,13 +307,174 @@ static struct thread *resolve_dest(struct thread *self, uint64_t sel, uint64_t *
 }
 
 /*
+ * A watched receive (ABI_IPC_WATCH): does the 32-bit word at `addr` of the
+ * current task still hold `val`? Read through the page tables (the kernel
+ * never faults on user memory); interrupts are off from here to the block,
+ * so no peer can change the word in between. The leaf entry of the last
+ * page is kept (a waiter watches the same few words again and again); the
+ * entry itself is read every time, so an unmap is seen at once. ABI_E_OK:
+ * it does (go on and receive), ABI_E_CHANGED, or ABI_E_INVALID_ARG for an
+ * unaligned or unmapped word.
+ */
+static inline int64_t watch_check(struct thread *self, uint64_t addr, uint64_t val)
+{
+    if (addr & 3) return ABI_E_INVALID_ARG;
+    uint64_t page = addr & ~0xfffull;
+    const uint64_t *pte = self->watch_pte;
+    if (!pte || self->watch_page != page) {
+        if (addr >= USER_ADDR_END) return ABI_E_INVALID_ARG;
+        struct arch_pte_ref r = arch_pte_lookup(&self->task->space, addr);
+        if (!r.pte) return ABI_E_INVALID_ARG;
+        pte = self->watch_pte = r.pte;
+        self->watch_page = page;
+    }
+    uint64_t e = *pte;
+    if (!arch_pte_present(e)) return ABI_E_INVALID_ARG;
+    const volatile uint32_t *w = (const volatile uint32_t *)((uint8_t *)phys_to_virt(arch_pte_phys(e)) + (addr & 0xfff));
+    return *w == (uint32_t)val ? ABI_E_OK : ABI_E_CHANGED;
+}
+
+/* The thread a fast-path send goes to: a gate's or a thread's, with the
+ * SEND right; NULL for anything else (the general path reports it). */
+static inline struct thread *fast_dest(const struct thread *self, uint64_t sel, uint64_t *label)
+{
+    /* Slot 0 is never filled, so the range check covers it. */
+    const struct cap_table *ct = &self->task->caps;
+    if (sel >= ct->size) return NULL;
+    const struct cap *page = ct->pages[sel / CAP_PAGE_SLOTS];
+    if (!page) return NULL;
+    const struct cap *c = &page[sel % CAP_PAGE_SLOTS];
+    if (!(c->rights & ABI_R_SEND)) return NULL;
+    if (c->type == ABI_OBJ_GATE) {
+        const struct gate *g = (const struct gate *)c->obj;
+        *label = g->label;
+        return g->thread;
+    }
+    return c->type == ABI_OBJ_THREAD ? (struct thread *)c->obj : NULL;
+}
+
+/*
+ * A receive (closed or open, watched or not) that finds nothing to take and
+ * has to block: the waiting side of a wake-up, the other half of the send
+ * fast path. Anything to deliver at once (a queued sender, an interrupt, a
+ * notification), a zero timeout, a receive from nobody or from a thread
+ * that is gone: the general path. A watched word that changed returns
+ * here.
+ */
+static inline bool fast_receive(struct thread *self, struct trap_frame *f, uint64_t flags)
+{
+    struct thread *from = NULL;
+    if (flags & ABI_IPC_OPEN) {
+        if (self->senders || self->irqs || self->monitored) return false;
+    } else {
+        /* Slot 0 (ABI_CAP_NULL, a sleep) is never filled. */
+        const struct cap_table *ct = &self->task->caps;
+        uint64_t sel = f->rsi;
+        if (sel >= ct->size) return false;
+        const struct cap *page = ct->pages[sel / CAP_PAGE_SLOTS];
+        if (!page) return false;
+        const struct cap *c = &page[sel % CAP_PAGE_SLOTS];
+        if (c->type != ABI_OBJ_THREAD) return false;
+        from = (struct thread *)c->obj;
+        if (from == self || !from->task || from->obj.dead || (from->state == TS_SEND && from->partner == self))
+            return false;
+    }
+    uint64_t timeout = f->r8;
+    if (timeout == ABI_TIMEOUT_ZERO) return false;
+    if (flags & ABI_IPC_WATCH) {
+        int64_t err = watch_check(self, f->rdi, f->r10);
+        if (err != ABI_E_OK) {
+            f->rax = (uint64_t)err;
+            f->rdx = 0;
+            f->rsi = 0;
+            return true;
+        }
+    }
+    self->exregs_abort = false;
+    self->rcv_tag = 0;
+    self->rcv_label = 0;
+    self->state = TS_RECV;
+    self->partner = from;
+    if (from) wl_add(&from->rcv_waiters, self);
+    if (timeout != ABI_TIMEOUT_NEVER) timeout_arm(self, clock_deadline(timeout));
+    schedule();
+    f->rax = (uint64_t)self->ipc_err;
+    f->rdx = self->rcv_tag;
+    f->rsi = self->rcv_label;
+    return true;
+}
+
+/*
  * The fast path: call and reply-and-wait carrying untyped words only, to a
  * partner that already waits for exactly this, with no timeout to arm and
  * nothing more important ready. That is every steady-state client-server
  * exchange. It makes the same state changes as ipc_invoke, minus the
  * queueing, and switches directly; any other case returns false and takes
  * the general path.
+ *
+ * Also a plain send of untyped words (any send timeout: the partner waits)
+ * to a thread that waits in a receive from us or from anyone: the wake-up
+ * of a blocked peer (DSI, notifications). A more important receiver gets
+ * the CPU at once (we are preempted, as the general path's reschedule
+ * would do, but without the trip through the ready queue for it); an
+ * equally or less important one is only made ready, so a producer at the
+ * same priority keeps filling its ring instead of switching per packet.
  */
+/* The send fast path (see ipc_fastpath). */
+static inline bool fast_send(struct thread *self, struct trap_frame *f)
+{
+    uint64_t tag = f->rdx, label = 0;
+    unsigned words = ABI_TAG_WORDS(tag);
+    struct thread *dst = fast_dest(self, f->rdi, &label);
+    /* A receive from nobody (partner == itself) is a sleep, not a wait for
+     * us; a receiving thread is never the running one. */
+    if (!dst || dst->state != TS_RECV || (dst->partner && dst->partner != self) ||
+        (dst->sched_hooks & THREAD_HOOKS_CPU))
+        return false;
+    bool preempt = dst->prio > self->prio;
+    if (preempt ? !sched_may_handoff(dst) : need_resched) return false;
+    const uint64_t *src = self->msg;
+    uint64_t *out = dst->msg;
+    for (unsigned i = 0; i < words; i++) out[i] = src[i];
+    dst->rcv_tag = tag;
+    dst->rcv_label = label;
+    dst->ipc_err = ABI_E_OK;
+    if (dst->partner) {
+        wl_remove(&self->rcv_waiters, dst);
+        dst->partner = NULL;
+    }
+    timeout_cancel(dst);
+    f->rax = ABI_E_OK;
+    f->rdx = 0;
+    f->rsi = 0;
+    if (preempt) sched_preempt_direct(dst);
+    else sched_ready(dst);
+    return true;
+}
+
+/* A send or a receive, fast if it can be, else the general path and the
+ * kernel exit: the whole system call (see ipc_fastpath). Two functions, so
+ * that each saves only the registers it needs. */
+static bool fast_ok(const struct thread *self, const struct trap_frame *f)
+{
+    /* Untyped words only; real-time threads take the general path. */
+    return !(f->rdx & 0xff00) && ABI_TAG_WORDS(f->rdx) <= ABI_MR_COUNT && !self->sched_hooks;
+}
+
+static __attribute__((noinline)) void send_full(struct trap_frame *f)
+{
+    if (fast_ok(current, f) && fast_send(current, f)) return;
+    sys_ipc(f);
+    kernel_exit();
+}
+
+static __attribute__((noinline)) void receive_full(struct trap_frame *f, uint64_t flags)
+{
+    if (fast_ok(current, f) && fast_receive(current, f, flags)) return;
+    sys_ipc(f);
+    kernel_exit();
+}
+
 bool ipc_fastpath(struct trap_frame *f)
 {
     struct thread *self = current;
@@ -317,11 +482,11 @@ bool ipc_fastpath(struct trap_frame *f)
     unsigned words = ABI_TAG_WORDS(tag);
     /* Real-time threads take the general path: their time must be charged
      * before anyone else gets the CPU. */
-    if ((tag & 0xff00) || words > ABI_MR_COUNT || f->r8 != ABI_TIMEOUT_NEVER || self->sched_hooks) return false;
+    if (__builtin_expect((tag & 0xff00) || words > ABI_MR_COUNT || f->r8 != ABI_TIMEOUT_NEVER || self->sched_hooks, 0))
+        goto other;
     struct thread *dst;
     uint64_t label = 0;
     if (flags == ABI_IPC_OP_CALL) {
-        /* Slot 0 is never filled, so the range check covers it. */
         const struct cap_table *ct = &self->task->caps;
         if (f->rdi >= ct->size) return false;
         const struct cap *page = ct->pages[f->rdi / CAP_PAGE_SLOTS];
@@ -337,7 +502,7 @@ bool ipc_fastpath(struct trap_frame *f)
         dst = self->caller;
         if (!dst || dst->state != TS_RECV || dst->partner != self || self->senders || self->irqs) return false;
     } else {
-        return false;
+        goto other;
     }
     /* A timeout to cancel, or a group member that may have to stay off the
      * CPU: general path. */
@@ -365,6 +530,21 @@ bool ipc_fastpath(struct trap_frame *f)
     f->rdx = self->rcv_tag;
     f->rsi = self->rcv_label;
     return true;
+
+other:
+    /* Send and receive fast paths: out of line, and they finish the whole
+     * system call themselves (falling back to sys_ipc and kernel_exit), so
+     * that syscall_entry, which inlines this function, keeps nothing alive
+     * across them and every system call's entry stays as short as it was. */
+    if (flags == ABI_IPC_SEND) {
+        send_full(f);
+        return true;
+    }
+    if ((flags & ~(uint64_t)(ABI_IPC_OPEN | ABI_IPC_WATCH)) == ABI_IPC_RECV) {
+        receive_full(f, flags);
+        return true;
+    }
+    return false;
 }
 
 void sys_ipc(struct trap_frame *f)
@@ -376,7 +556,8 @@ void sys_ipc(struct trap_frame *f)
     unsigned words = ABI_TAG_WORDS(tag), items = ABI_TAG_ITEMS(tag);
 
     if ((flags & ~(uint64_t)ABI_IPC_FLAGS_ALL) || words + 2 * items > ABI_MR_COUNT || items > ABI_IPC_MAX_ITEMS ||
-        ((flags & ABI_IPC_CALL) && !(flags & ABI_IPC_SEND)) || ((flags & ABI_IPC_REPLY) && (flags & ABI_IPC_CALL)))
+        ((flags & ABI_IPC_CALL) && !(flags & ABI_IPC_SEND)) || ((flags & ABI_IPC_REPLY) && (flags & ABI_IPC_CALL)) ||
+        ((flags & ABI_IPC_WATCH) && (flags & (ABI_IPC_SEND | ABI_IPC_REPLY | ABI_IPC_CALL | ABI_IPC_RECV)) != ABI_IPC_RECV))
         err = ABI_E_INVALID_ARG;
     else if ((flags & ABI_IPC_SEND) && !(flags & ABI_IPC_REPLY))
         dst = resolve_dest(self, f->rdi, &label, &err);
@@ -386,8 +567,13 @@ void sys_ipc(struct trap_frame *f)
         } else {
             struct cap *c = task_cap(self->task, f->rsi, ABI_OBJ_THREAD, 0, &err);
             if (c) from = (struct thread *)c->obj;
+            /* A thread without a task (never bound, or its task deleted)
+             * can never send: fail now, as a send to it does, instead of
+             * waiting for the timeout. */
+            if (from && (!from->task || from->obj.dead)) err = ABI_E_ABORTED;
         }
     }
+    if (err == ABI_E_OK && (flags & ABI_IPC_WATCH)) err = watch_check(self, f->rdi, f->r10);
     if (err == ABI_E_OK) {
         self->rcv_tag = 0;
         self->rcv_label = 0;

@@ -73,6 +73,7 @@ int64_t thread_bind(struct thread *t, struct task *task, uint64_t utcb_uaddr)
     u->user[0] = utcb_uaddr;
     t->gs_base = utcb_uaddr;
     t->msg = u->mr;
+    t->watch_pte = NULL; /* it pointed into the previous task's tables */
     t->task = task;
     t->task_prev = NULL;
     t->task_next = task->threads;

@@ -74,6 +74,11 @@ struct thread {
     abi_tag_t rcv_tag;
     uint64_t rcv_label;
     bool exregs_abort;        /* IPC cancelled by exregs: the fault path resumes the user */
+    /* The page-table entry of the last word a watched receive read (ipc.c):
+     * a leaf table lives as long as its task, and the thread changes task
+     * only through thread_bind, which forgets it. */
+    uint64_t watch_page;
+    const uint64_t *watch_pte;
 
     /* timeouts */
     uint64_t wakeup_ns;

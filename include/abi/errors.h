@@ -21,7 +21,8 @@
     X(11, NOT_MAPPED, "source page is not mapped or lacks the rights")             \
     X(12, BUSY, "object is in a state that does not allow this now")               \
     X(13, MSG_TRUNCATED, "message item did not fit the receive buffers")           \
-    X(14, PRIORITY, "priority above the caller's maximum controlled priority")
+    X(14, PRIORITY, "priority above the caller's maximum controlled priority")     \
+    X(15, CHANGED, "watched word no longer holds the expected value")
 
 enum abi_error {
 #define ABI_ERROR_ENUM(num, name, text) ABI_E_##name = num,

@@ -55,10 +55,31 @@ typedef uint64_t abi_tag_t;
 #define ABI_IPC_REPLY 0x8u /* send phase goes to the last caller (snd_cap ignored), never blocks */
 #define ABI_IPC_CALL 0x10u /* receive only the partner's reply; the partner may reply once */
 
+/*
+ * Watched receive (with RECV, never with SEND, REPLY or CALL): block only
+ * while the 32-bit word at the user address in snd_cap's register (rdi)
+ * holds the value in snd_timeout's register (r10, low 32 bits). The kernel
+ * reads the word with interrupts off, in the same kernel entry that would
+ * block, before it looks for a message: if it differs, the call returns
+ * ABI_E_CHANGED at once and receives nothing (a queued sender stays queued).
+ * So a peer that stores to the word and then sends a wake-up with a zero
+ * timeout can never lose it: either the receiver already sleeps and takes
+ * the message, or it has not checked yet and finds the word changed (the
+ * futex rule). The word must be 4-byte aligned and mapped
+ * (ABI_E_INVALID_ARG otherwise).
+ */
+#define ABI_IPC_WATCH 0x20u
+
 #define ABI_IPC_OP_CALL (ABI_IPC_SEND | ABI_IPC_RECV | ABI_IPC_CALL)
 #define ABI_IPC_OP_REPLY_WAIT (ABI_IPC_REPLY | ABI_IPC_RECV | ABI_IPC_OPEN)
 #define ABI_IPC_OP_WAIT (ABI_IPC_RECV | ABI_IPC_OPEN)
-#define ABI_IPC_FLAGS_ALL 0x1fu
+#define ABI_IPC_FLAGS_ALL 0x3fu
+
+_Static_assert(ABI_IPC_FLAGS_ALL == (ABI_IPC_SEND | ABI_IPC_RECV | ABI_IPC_OPEN | ABI_IPC_REPLY | ABI_IPC_CALL |
+                                     ABI_IPC_WATCH),
+               "every IPC flag is in ABI_IPC_FLAGS_ALL, each one bit");
+_Static_assert((ABI_IPC_WATCH & (ABI_IPC_WATCH - 1)) == 0 && ABI_IPC_WATCH > ABI_IPC_CALL,
+               "ABI_IPC_WATCH is a new bit of its own");
 
 #define ABI_TIMEOUT_ZERO 0ull
 #define ABI_TIMEOUT_NEVER (~0ull)

@@ -5,7 +5,8 @@
  * checks, get/add/commit/get/release, ordering and limits, cancel, the
  * sender-side allocator, non-blocking drops, end of stream, receiver close,
  * expiry and timestamps, timeouts, the wait/wake protocol bits, deliberate
- * corruption of each checked field, and the stream-parameter formula.
+ * corruption of each checked field, the stream-parameter formula, and the
+ * zero-copy forward.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -713,6 +714,97 @@ static void test_params(void)
     is(dsi_params_data_size(&p, 2, &bytes), DSI_E_RANGE, "data size overflow: RANGE");
 }
 
+/* dsi_forward: two streams over one data area (a filter that passes
+ * packets on unchanged). */
+static void test_forward(void)
+{
+    struct stream a, b, c;
+    stream_new(&a, 4, 2, DSI_F_NONBLOCK, DSI_F_NONBLOCK);
+    stream_new(&b, 3, 2, DSI_F_NONBLOCK, DSI_F_NONBLOCK);
+    stream_new(&c, 3, 1, DSI_F_NONBLOCK, DSI_F_NONBLOCK);
+    struct dsi_packet p, q;
+    is(send1(&a, 0, 8, 0), DSI_E_OK, "a packet upstream");
+    is(dsi_forward(&a.rx, &b.tx, &p), DSI_E_INVAL, "forward between different data areas refused");
+    is(dsi_forward(&b.tx, &a.rx, &p), DSI_E_INVAL, "sockets swapped: refused");
+    /* Downstream sides on the upstream data area. */
+    struct dsi_config cbt = config(&b.ftx, DSI_F_NONBLOCK, 1000), cbr = config(&b.frx, DSI_F_NONBLOCK, 1000);
+    is(dsi_attach(&b.tx, DSI_SENDER, b.ctrl, b.ctrl_size, a.data, DATA_SIZE, &cbt) |
+           dsi_attach(&b.rx, DSI_RECEIVER, b.ctrl, b.ctrl_size, a.data, DATA_SIZE, &cbr),
+       DSI_E_OK, "second stream attached on the first one's data area");
+    struct dsi_config cct = config(&c.ftx, DSI_F_NONBLOCK, 1000);
+    dsi_attach(&c.tx, DSI_SENDER, c.ctrl, c.ctrl_size, a.data, DATA_SIZE, &cct);
+
+    /* One SG element too many for c: refused, nothing moved. */
+    is(dsi_rx_get(&a.rx, &p), DSI_E_OK, "take it upstream");
+    is(dsi_forward(&a.rx, &b.tx, &q), DSI_E_ORDER, "forward while holding an upstream packet: ORDER");
+    is(dsi_rx_release(&a.rx, &p), DSI_E_OK, "release it");
+    is(dsi_forward(&a.rx, &b.tx, &p), DSI_E_AGAIN, "nothing upstream (non-blocking): AGAIN");
+    struct dsi_packet t;
+    dsi_tx_get(&a.tx, &t);
+    dsi_tx_add(&a.tx, &t, 0, 8);
+    dsi_tx_add(&a.tx, &t, 16, 8);
+    dsi_tx_commit(&a.tx, &t);
+    is(dsi_forward(&a.rx, &c.tx, &p), DSI_E_INVAL, "two SG elements into a stream of one: INVAL");
+    is(hdr(&a)->released, 1, "... the upstream packet was not taken");
+    is(hdr(&c)->committed, 0, "... and nothing was committed downstream");
+
+    /* 1000 packets, every field carried, released upstream, zero copy. */
+    bool good = true;
+    for (uint64_t i = 0; i < 1000 && good; i++) {
+        if (i) {
+            dsi_tx_get(&a.tx, &t);
+            dsi_tx_add(&a.tx, &t, i % 1000, 8);
+            dsi_tx_add(&a.tx, &t, 2000 + i % 100, i % 7);
+            t.flags = (uint32_t)i & 0xffff;
+            t.timestamp_ns = i * 3;
+            t.expires_ns = i + 1000000;
+            good = dsi_tx_commit(&a.tx, &t) == DSI_E_OK;
+        }
+        struct dsi_packet *pp = (i & 1) ? &p : NULL;
+        good = good && dsi_forward(&a.rx, &b.tx, pp) == DSI_E_OK;
+        if (pp) good = good && p.no == i + 1 && p.nsg == 2 && p.flags == (i & 0xffff);
+        good = good && dsi_rx_get(&b.rx, &q) == DSI_E_OK && q.no == i && q.nsg == 2;
+        if (i) {
+            good = good && q.sg[0].offset == i % 1000 && q.sg[0].length == 8 && q.sg[1].offset == 2000 + i % 100 &&
+                   q.sg[1].length == i % 7 && q.flags == (i & 0xffff) && q.timestamp_ns == i * 3 &&
+                   q.expires_ns == i + 1000000;
+        }
+        good = good && hdr(&a)->released == i + 2 && dsi_rx_release(&b.rx, &q) == DSI_E_OK;
+    }
+    ok(good, "1000 packets forwarded: numbers, SG elements, flags, timestamps, expiry; released upstream at once");
+    is(b.ftx.wakes + b.frx.wakes + a.ftx.wakes + a.frx.wakes, 0, "nobody waited: no wake-ups");
+
+    /* Downstream full and non-blocking: the next upstream packet is dropped. */
+    for (int i = 0; i < 4; i++) send1(&a, 0, 8, 0);
+    for (int i = 0; i < 3; i++) dsi_forward(&a.rx, &b.tx, NULL);
+    uint64_t rel = hdr(&a)->released;
+    is(dsi_forward(&a.rx, &b.tx, NULL), DSI_E_DROPPED, "downstream full (non-blocking): DROPPED");
+    ok(hdr(&a)->released == rel + 1 && b.tx.drops == 1, "... the upstream packet was taken and released, one drop");
+
+    /* End of stream passes through. */
+    for (int i = 0; i < 3; i++) {
+        dsi_rx_get(&b.rx, &q);
+        dsi_rx_release(&b.rx, &q);
+    }
+    dsi_close(&a.tx);
+    is(dsi_forward(&a.rx, &b.tx, NULL), DSI_E_EOS, "upstream closed and empty: EOS");
+    stream_free(&a);
+    stream_free(&b);
+    stream_free(&c);
+
+    /* Blocking upstream: waits through the hook until the timeout. */
+    stream_new(&a, 2, 1, 0, 0);
+    stream_new(&b, 2, 1, 0, 0);
+    a.frx.step = 100;
+    struct dsi_config bt = config(&b.ftx, 0, 1000);
+    dsi_attach(&b.tx, DSI_SENDER, b.ctrl, b.ctrl_size, a.data, DATA_SIZE, &bt);
+    is(dsi_forward(&a.rx, &b.tx, NULL), DSI_E_TIMEOUT, "blocking forward with nothing upstream: TIMEOUT");
+    ok(a.frx.waits > 0 && (a.frx.last_expected & DSI_ST_WAIT), "... after waiting with WAIT set (%d waits)",
+       a.frx.waits);
+    stream_free(&a);
+    stream_free(&b);
+}
+
 int main(void)
 {
     test_layout();
@@ -726,5 +818,6 @@ int main(void)
     test_alloc();
     test_corruption();
     test_params();
+    test_forward();
     return done_testing();
 }
