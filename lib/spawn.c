@@ -60,6 +60,26 @@ int64_t child_thread_prepare(struct child *c, void (*fn)(uint64_t), uint64_t arg
     return sys_thread_exregs(th, (uint64_t)thread_entry, (uint64_t)sp, ABI_EXREGS_SET_IP | ABI_EXREGS_SET_SP).err;
 }
 
+uint64_t free_ram_reserve(uint64_t bytes, uint64_t align)
+{
+    static uint64_t next, end;
+    if (!end) {
+        const struct abi_kip *k = kip();
+        for (unsigned i = 0; i < k->mem_count; i++)
+            if (k->mem[i].type == ABI_MEM_FREE && k->mem[i].size > end - next)
+                next = k->mem[i].base, end = k->mem[i].base + k->mem[i].size;
+    }
+    uint64_t base = (next + align - 1) & ~(align - 1);
+    if (base < next || base > end || bytes > end - base) return 0;
+    next = base + bytes;
+    return base;
+}
+
+int64_t task_map_ram(abi_cap_t task, uint64_t phys, uint64_t va, uint64_t bytes)
+{
+    return sys_task_map(task, ABI_PHYS_WINDOW + phys, va, (bytes + 4095) >> 12, ABI_MAP_R | ABI_MAP_W).err;
+}
+
 _Noreturn void thread_exit(void)
 {
     for (;;) ipc_receive(ABI_CAP_NULL, ABI_TIMEOUT_NEVER);

@@ -209,13 +209,9 @@ static int measure(unsigned stages, enum mode mode, uint64_t size, uint64_t coun
 
 static int setup(void)
 {
-    const struct abi_kip *k = kip();
-    uint64_t rbase = 0, rsize = 0;
-    for (unsigned i = 0; i < k->mem_count; i++)
-        if (k->mem[i].type == ABI_MEM_FREE && k->mem[i].size > rsize) rbase = k->mem[i].base, rsize = k->mem[i].size;
-    uint64_t base = (rbase + 0x1fffff) & ~0x1fffffull;
-    uint64_t need = (MAX_STAGES - 1) * CTRL_SIZE + DATA_SIZE;
-    if (!rsize || base + need + 0x200000 > rbase + rsize) {
+    uint64_t need = 0x200000 + DATA_SIZE;
+    uint64_t base = free_ram_reserve(need, 0x200000);
+    if (!base) {
         printf("bench dsi: no free region of %lu MiB\n", need >> 20);
         return -1;
     }

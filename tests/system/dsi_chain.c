@@ -255,19 +255,12 @@ static void stage(uint64_t which)
 
 /* ---------------------------------------------------------------- the root */
 
-static int map(abi_cap_t task, uint64_t phys, uint64_t va, uint64_t size)
-{
-    return (int)sys_task_map(task, ABI_PHYS_WINDOW + phys, va, size >> 12, ABI_MAP_R | ABI_MAP_W).err;
-}
+#define map(task, phys, va, size) task_map_ram(task, phys, va, size)
 
 static int setup(void)
 {
-    const struct abi_kip *k = kip();
-    uint64_t rbase = 0, rsize = 0;
-    for (unsigned i = 0; i < k->mem_count; i++)
-        if (k->mem[i].type == ABI_MEM_FREE && k->mem[i].size > rsize) rbase = k->mem[i].base, rsize = k->mem[i].size;
-    uint64_t base = (rbase + 0x1fffff) & ~0x1fffffull;
-    if (!rsize || base + 2 * (CTRL_SIZE + DATA_SIZE) > rbase + rsize) return -1;
+    uint64_t base = free_ram_reserve(0x100000 + 2 * DATA_SIZE, 0x200000);
+    if (!base) return -1;
     phys_c1 = base;
     phys_c2 = base + CTRL_SIZE;
     phys_d1 = base + 0x100000;

@@ -28,6 +28,14 @@ int64_t child_thread(struct child *c, void (*fn)(uint64_t), uint64_t arg, uint64
  * configured first (pager, exception handler, reservations); start it with
  * sys_thread_exregs(c->thread, 0, 0, ABI_EXREGS_START). */
 int64_t child_thread_prepare(struct child *c, void (*fn)(uint64_t), uint64_t arg, uint64_t stack_top, unsigned prio);
+/* Physical memory for a native root program's experiments: `bytes` from
+ * the largest free RAM range of the KIP, aligned to `align` (a power of
+ * two), never handed out twice; 0 when it does not fit. The root sees it at
+ * ABI_PHYS_WINDOW + the result. */
+uint64_t free_ram_reserve(uint64_t bytes, uint64_t align);
+/* Map [phys, phys + bytes) read-write into `task` at `va`; 0 or an abi_error. */
+int64_t task_map_ram(abi_cap_t task, uint64_t phys, uint64_t va, uint64_t bytes);
+
 /* Stop the calling thread for good. */
 _Noreturn void thread_exit(void);
 
