@@ -125,6 +125,7 @@ static void note(struct tally *t, int r, const int *allowed)
     if (r >= 0 && r < DSI_E_COUNT) t->count[r]++;
     for (; *allowed >= 0; allowed++)
         if (r == *allowed) return;
+    if (!t->unexpected) printf("# unexpected result %d (%s)\n", r, dsi_strerror(r));
     t->unexpected++;
 }
 
@@ -211,9 +212,10 @@ static void *honest_sender(void *arg)
         if (r == DSI_E_OK) {
             p.expires_ns = rnd(&seed) % 4 ? 0 : dsi_host_now() + rnd(&seed) % 100000;
             r = dsi_tx_commit(&tx, &p);
-        } else if (dsi_held(&tx)) {
-            dsi_tx_cancel(&tx, &p); /* timed out or corrupt half-way */
         }
+        /* Timed out or corrupt half-way (in get, alloc or commit): give the
+         * packet back, or the next get would find one still held. */
+        if (r != DSI_E_OK && dsi_held(&tx)) dsi_tx_cancel(&tx, &p);
         note(&h->t, r, ok_codes);
         if (r == DSI_E_CORRUPT) {
             if (dsi_tx_get(&tx, &p) != DSI_E_CORRUPT) h->t.not_sticky++;
