@@ -6,6 +6,7 @@
 #include "abi/errors.h"
 #include "arch_trap.h"
 #include "cap_table.h"
+#include "factory.h"
 #include "object.h"
 #include "sched.h"
 #include "syscall.h"
@@ -18,6 +19,7 @@ void sys_cap_copy(struct trap_frame *f)
     struct task *dst_task = task_from_cap(f->rdi, ABI_R_CTRL, &err);
     struct cap *src = dst_task ? task_cap(current->task, f->rsi, ABI_OBJ_NONE, ABI_R_COPY, &err) : NULL;
     if (src) {
+        if (!factory_prepare(f)) return; /* a new page of slots */
         struct cap *dst = task_slot_alloc(dst_task, f->rdx, &err);
         if (!dst) {
         } else if (!cap_is_empty(dst)) err = ABI_E_SLOT_OCCUPIED;

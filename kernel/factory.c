@@ -101,6 +101,16 @@ void factory_destroy(struct factory *f)
     factory_release(f);
 }
 
+bool factory_prepare(struct trap_frame *f)
+{
+    while (kmem_prezero_step())
+        if (preemption_point()) {
+            f->rip -= 2;
+            return false;
+        }
+    return true;
+}
+
 /* --- system call --- */
 
 void sys_factory_create(struct trap_frame *f)
@@ -111,6 +121,7 @@ void sys_factory_create(struct trap_frame *f)
     uint64_t type = f->rsi, a0 = f->r10, a1 = f->r8;
     struct thread *bind_to = NULL;
     if (!fc) goto out;
+    if (!factory_prepare(f)) return;
     struct cap *dst = task_slot_alloc(self, f->rdx, &err);
     if (!dst) goto out;
     if (!cap_is_empty(dst)) {

@@ -30,4 +30,12 @@ void factory_free_pages(struct factory *f, void *p, unsigned order);
 
 void factory_destroy(struct factory *f);
 
+struct trap_frame;
+/* The first thing a system call that allocates kernel memory does: zero
+ * ahead, with preemption points, the blocks its allocations may need
+ * (kmem_prezero_step), so that none is zeroed with interrupts off. False
+ * when preempted: the call is set up to restart (nothing was done yet) and
+ * its handler returns at once. */
+bool factory_prepare(struct trap_frame *f);
+
 #endif

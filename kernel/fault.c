@@ -10,6 +10,7 @@
 #include "gate.h"
 #include "ipc.h"
 #include "irq.h"
+#include "kmem.h"
 #include "memory.h"
 #include "sched.h"
 #include "stats.h"
@@ -135,6 +136,9 @@ _Noreturn void idle_loop(void)
             reap_step();
             preemption_point();
         }
+        /* Zero ahead what allocations take (kmem_prezero_step), so that
+         * system calls find it ready rather than doing it themselves. */
+        while (!need_resched && kmem_prezero_step()) preemption_point();
         if (need_resched) {
             schedule();
         } else {

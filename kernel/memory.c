@@ -70,6 +70,10 @@ bool mem_sigma0_fault(struct task *root, uint64_t va)
 {
     int64_t err;
     if (node_at(root, va)) return false; /* present: a rights fault, not ours to fix */
+    /* Its tables and node come zeroed ahead; preempted, the access just
+     * faults again and carries on from there. */
+    while (kmem_prezero_step())
+        if (preemption_point()) return true;
     return sigma0_node(root, va, &err) != NULL;
 }
 
@@ -292,20 +296,20 @@ bool mem_install_root_page(struct task *root, uint64_t va, uint64_t phys, unsign
 
 bool mem_reap_step(struct task *t)
 {
-    struct arch_scan sc = arch_next_table_va(&t->space, t->reap_va, 64);
+    struct arch_scan sc = arch_next_table_va(&t->space, t->reap_va, 32);
     if (sc.va == ~0ull) return true;
     if (!sc.found) {
         t->reap_va = sc.va;
         return false;
     }
-    /* A bounded slice of one leaf table per step: each present page may
-     * carry a subtree of mappings in other tasks, and the reaper must reach
-     * a preemption point often. Entries of one table are consecutive, so
-     * one walk serves the whole slice. */
+    /* A bounded slice of one leaf table per step, up to the first present
+     * page: each may carry a subtree of mappings in other tasks, and the
+     * reaper must reach a preemption point often. Entries of one table are
+     * consecutive, so one walk serves the whole slice. */
     uint64_t va = sc.va, end = (va | 0x1fffff) + 1;
     struct arch_pte_ref r = arch_pte_lookup(&t->space, va);
     unsigned present = 0, scanned = 0;
-    for (; va < end && present < 2 && scanned < 32; va += 4096, r.pte++, r.shadow++, scanned++) {
+    for (; va < end && !present && scanned < 16; va += 4096, r.pte++, r.shadow++, scanned++) {
         if (!arch_pte_present(*r.pte)) continue;
         present++;
         if (*r.shadow) {

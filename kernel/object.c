@@ -9,6 +9,7 @@
  * interrupts off for long.
  */
 #include "object.h"
+#include "abi/errors.h"
 #include "cap_table.h"
 #include "factory.h"
 #include "gate.h"
@@ -78,12 +79,42 @@ bool reap_step(void)
     return reap_head != NULL;
 }
 
+/* The part of destruction that grows with what is attached to the object
+ * (a task's threads, a thread's gates and blocked senders), done while its
+ * original capability still exists, one item per preemption point; false
+ * if preempted, and called again to go on. Until the capability goes, the
+ * object stays usable: what is attached meanwhile is detached here too.
+ * The calling thread, if it belongs to the task, is unbound last, by
+ * task_destroy_begin: once halted it would never come back to finish. */
+static bool destroy_prepare(struct kobj *o)
+{
+    if (o->type == ABI_OBJ_TASK) {
+        struct task *t = (struct task *)o;
+        for (;;) {
+            struct thread *th = t->threads == current ? current->task_next : t->threads;
+            if (!th) return true;
+            thread_unbind(th);
+            if (preemption_point()) return false;
+        }
+    }
+    if (o->type == ABI_OBJ_THREAD) {
+        struct thread *t = (struct thread *)o;
+        while (t->gates || t->senders) {
+            if (t->gates) gate_unbind(t->gates);
+            else thread_ipc_abort(t->senders, ABI_E_ABORTED);
+            if (preemption_point()) return false;
+        }
+    }
+    return true;
+}
+
 bool cap_delete_subtree(struct cap *c)
 {
     for (;;) {
         struct cap *leaf = cap_find_leaf(c);
         struct kobj *obj = leaf->obj;
         bool original = cap_is_original(leaf);
+        if (original && !destroy_prepare(obj)) return false;
         cap_unlink(leaf);
         if (original) obj_destroy(obj);
         if (leaf == c) return true;

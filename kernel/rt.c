@@ -429,6 +429,9 @@ void sys_rt_control(struct trap_frame *f)
         t->rt_on = true;
         t->sched_hooks |= THREAD_HOOK_RT;
         sync(t);
+        /* An interrupt window before the way out, which may switch to the
+         * thread just released: both together were 8 us. */
+        preemption_point();
         break;
     }
     case ABI_RT_DISABLE:
@@ -439,6 +442,7 @@ void sys_rt_control(struct trap_frame *f)
         if (t->state == TS_RT_WAIT) sched_ready(t);
         sched_set_prio(t, t->base_prio);
         sync(t);
+        preemption_point(); /* as for CONFIGURE */
         break;
     case ABI_RT_PREEMPTER: {
         struct thread *p = NULL;

@@ -205,6 +205,7 @@ void sys_thread_bind(struct trap_frame *f)
     int64_t err = ABI_E_OK;
     struct thread *t = thread_from_cap(f->rdi, ABI_R_CTRL, &err);
     struct task *task = t ? task_from_cap(f->rsi, ABI_R_CTRL, &err) : NULL;
+    if (task && !factory_prepare(f)) return; /* the UTCB and its page tables */
     if (task) err = task->obj.dead ? ABI_E_ABORTED : thread_bind(t, task, f->rdx);
     f->rax = (uint64_t)err;
 }

@@ -170,7 +170,7 @@ void arch_set_kernel_stack(uint64_t top)
 
 void arch_fpu_init_state(struct arch_fpu_state *s)
 {
-    for (size_t i = 0; i < sizeof(s->data); i++) s->data[i] = 0;
+    __builtin_memset(s->data, 0, sizeof(s->data)); /* a byte loop took 2 us under -icount */
     s->data[0] = 0x7f; /* FCW = 0x037f */
     s->data[1] = 0x03;
     s->data[24] = 0x80; /* MXCSR = 0x1f80 */

@@ -22,10 +22,17 @@ static const struct arch_space *active;
 
 static inline unsigned idx(uint64_t va, unsigned level) { return (va >> (12 + 9 * level)) & 511; }
 
+/* The kernel half's present PML4 entries, found once: a new space copies
+ * only these (a loop over all 256 took 10 us under -icount). */
+static uint16_t kernel_slots[256];
+static unsigned kernel_nslots;
+
 void arch_kernel_space_init(void)
 {
     /* The identity map of the first GiB was only for the jump to the higher half. */
     boot_pml4[0] = 0;
+    for (unsigned i = 256; i < 512; i++)
+        if (boot_pml4[i] & PTE_P) kernel_slots[kernel_nslots++] = (uint16_t)i;
     __asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
 }
 
@@ -34,7 +41,7 @@ bool arch_space_init(struct arch_space *s, arch_pt_alloc_fn alloc, void *ctx)
     s->pml4 = alloc(ctx, 0);
     if (!s->pml4) return false;
     s->pml4_phys = virt_to_phys(s->pml4);
-    for (int i = 256; i < 512; i++) s->pml4[i] = boot_pml4[i];
+    for (unsigned i = 0; i < kernel_nslots; i++) s->pml4[kernel_slots[i]] = boot_pml4[kernel_slots[i]];
     return true;
 }
 
@@ -42,34 +49,35 @@ static uint64_t *table_of(uint64_t e) { return phys_to_virt(e & PTE_ADDR); }
 
 bool arch_space_destroy_step(struct arch_space *s, uint64_t *cursor, arch_pt_free_fn free, void *ctx)
 {
-    /* Free page tables deepest first, a few per call, resuming at *cursor
-     * (everything below it is already gone): at most 2 leaf tables freed
-     * and 32 entries checked per step, then an upper table once empty. */
-    unsigned budget = 32, freed = 0;
-    unsigned i = idx(*cursor, 3), j = idx(*cursor, 2);
+    /* Free page tables deepest first, resuming at *cursor (the indices i,
+     * j, k of the next entry to look at in the PML4, PDPT and PD; all
+     * before it is gone): up to 32 entries looked at, or one table freed
+     * (up to 2.7 us under -icount, with the buddy merges) and what is
+     * looked at before, and the PML4 in a step of its own. A table is
+     * freed once all its entries have been looked at. */
+    unsigned i = (unsigned)(*cursor >> 20), j = (*cursor >> 10) & 1023, k = *cursor & 1023;
+    int budget = 32;
     for (; i < 256; i++, j = 0) {
         if (!(s->pml4[i] & PTE_P)) {
-            if (!--budget) goto pause;
+            if (--budget <= 0) goto pause;
             continue;
         }
         uint64_t *pdpt = table_of(s->pml4[i]);
-        for (; j < 512; j++) {
-            if (!--budget) goto pause;
+        for (; j < 512; j++, k = 0) {
+            if (--budget <= 0) goto pause;
             if (!(pdpt[j] & PTE_P)) continue;
             uint64_t *pd = table_of(pdpt[j]);
-            for (unsigned k = 0; k < 512; k++) {
-                if (!(pd[k] & PTE_P)) continue;
-                if (freed == 2 || !--budget) goto pause;
-                free(ctx, table_of(pd[k]), 1);
-                pd[k] = 0;
-                freed++;
+            for (; k < 512; k++) {
+                if (--budget <= 0) goto pause;
+                if (pd[k] & PTE_P) free(ctx, table_of(pd[k]), 1), pd[k] = 0, budget = 0;
             }
             free(ctx, pd, 0);
-            pdpt[j] = 0;
+            pdpt[j] = 0, budget = 0;
         }
         free(ctx, pdpt, 0);
-        s->pml4[i] = 0;
+        s->pml4[i] = 0, budget = 0;
     }
+    if (budget < 32) goto pause;
     if (active == s) {
         active = NULL;
         __asm__ volatile("mov %0, %%cr3" ::"r"(virt_to_phys(boot_pml4)) : "memory");
@@ -78,7 +86,7 @@ bool arch_space_destroy_step(struct arch_space *s, uint64_t *cursor, arch_pt_fre
     s->pml4 = NULL;
     return true;
 pause:
-    *cursor = ((uint64_t)i << 39) | ((uint64_t)j << 30);
+    *cursor = (uint64_t)i << 20 | j << 10 | k;
     return false;
 }
 
