@@ -404,6 +404,18 @@ static inline bool fast_receive(struct thread *self, struct trap_frame *f, uint6
     return true;
 }
 
+/* The fast paths' delivery: untyped words only, the receiver waiting. */
+static inline __attribute__((always_inline)) void fast_deliver(struct thread *self, struct thread *dst, abi_tag_t tag,
+                                                               uint64_t label, unsigned words)
+{
+    const uint64_t *src = self->msg;
+    uint64_t *out = dst->msg;
+    for (unsigned i = 0; i < words; i++) out[i] = src[i];
+    dst->rcv_tag = tag;
+    dst->rcv_label = label;
+    dst->ipc_err = ABI_E_OK;
+}
+
 /*
  * The fast path: call and reply-and-wait carrying untyped words only, to a
  * partner that already waits for exactly this, with no timeout to arm and
@@ -420,6 +432,7 @@ static inline bool fast_receive(struct thread *self, struct trap_frame *f, uint6
  * equally or less important one is only made ready, so a producer at the
  * same priority keeps filling its ring instead of switching per packet.
  */
+
 /* The send fast path (see ipc_fastpath). */
 static inline bool fast_send(struct thread *self, struct trap_frame *f)
 {
@@ -433,12 +446,7 @@ static inline bool fast_send(struct thread *self, struct trap_frame *f)
         return false;
     bool preempt = dst->prio > self->prio;
     if (preempt ? !sched_may_handoff(dst) : need_resched) return false;
-    const uint64_t *src = self->msg;
-    uint64_t *out = dst->msg;
-    for (unsigned i = 0; i < words; i++) out[i] = src[i];
-    dst->rcv_tag = tag;
-    dst->rcv_label = label;
-    dst->ipc_err = ABI_E_OK;
+    fast_deliver(self, dst, tag, label, words);
     if (dst->partner) {
         wl_remove(&self->rcv_waiters, dst);
         dst->partner = NULL;
@@ -508,12 +516,7 @@ bool ipc_fastpath(struct trap_frame *f)
      * CPU: general path. */
     if (dst->sched_hooks || !sched_may_handoff(dst)) return false;
 
-    const uint64_t *src = self->msg;
-    uint64_t *out = dst->msg;
-    for (unsigned i = 0; i < words; i++) out[i] = src[i];
-    dst->rcv_tag = tag;
-    dst->rcv_label = label;
-    dst->ipc_err = ABI_E_OK;
+    fast_deliver(self, dst, tag, label, words);
     self->state = TS_RECV;
     if (flags == ABI_IPC_OP_CALL) {
         dst->caller = self;
