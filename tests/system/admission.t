@@ -1,2 +1,2 @@
 #!/bin/sh
-exec tools/qemu-tap.sh tests/system/admission.scenario 120
+exec tools/qemu-tap.sh tests/system/admission.scenario 300
