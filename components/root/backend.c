@@ -226,7 +226,7 @@ struct cthread *cthread_create(struct comp *c, const struct abi_exc_state *start
     return ct;
 }
 
-static int cthread_start(struct cthread *ct) { return (int)sys_thread_exregs(ct->thread, 0, 0, ABI_EXREGS_START).err; }
+int64_t cthread_start(struct cthread *ct) { return sys_thread_exregs(ct->thread, 0, 0, ABI_EXREGS_START).err; }
 
 static void handler_release(struct handler *h)
 {
@@ -498,7 +498,7 @@ static int64_t do_futex(struct handler *h, struct comp *c, uint64_t addr, uint64
 }
 
 /* clone as musl's pthread_create uses it: a thread in the same task. */
-static int64_t do_clone(struct comp *c, struct cthread *parent, const struct abi_exc_state *s)
+static int64_t do_clone(struct comp *c, const struct abi_exc_state *s)
 {
     uint64_t flags = s->rdi, stack = s->rsi, ptid = s->rdx, ctid = s->r10, tls = s->r8;
     if ((flags & (CLONE_VM | CLONE_THREAD)) != (CLONE_VM | CLONE_THREAD)) return -L_ENOSYS; /* no fork */
@@ -514,7 +514,6 @@ static int64_t do_clone(struct comp *c, struct cthread *parent, const struct abi
         uint32_t tid = (uint32_t)ct->tid;
         comp_write(c, ptid, &tid, 4);
     }
-    (void)parent;
     if (cthread_start(ct)) {
         cthread_finish(ct);
         return -L_EAGAIN;
@@ -586,7 +585,7 @@ static int serve_syscall(struct handler *h, struct cthread *ct, struct abi_exc_s
     case NR_nanosleep: res = do_sleep(h, c, s->rdi); break;
     case NR_clock_nanosleep: res = s->rsi ? -L_EINVAL : do_sleep(h, c, s->rdx); break; /* relative only */
     case NR_futex: res = do_futex(h, c, s->rdi, s->rsi, s->rdx, s->r10); break;
-    case NR_clone: res = do_clone(c, ct, s); break;
+    case NR_clone: res = do_clone(c, s); break;
     case NR_set_tid_address:
         ct->clear_tid = s->rdi;
         res = (int64_t)ct->tid;

@@ -144,6 +144,32 @@ const char *comp_load(struct comp *c, const struct module *m, uint64_t *entry, u
     return NULL;
 }
 
+const char *comp_create(struct comp *c, const struct scn_component *s, unsigned index, int parent, uint64_t quota,
+                        const struct module *m)
+{
+    memset(c, 0, sizeof *c);
+    c->scn = s;
+    c->index = index;
+    c->parent = parent;
+    c->quota = quota;
+    c->mmap_next = COMP_MMAP_BASE;
+    c->next_tid = 1;
+    c->state = COMP_LOADING;
+    if (!m) return "its program is not among the boot modules";
+    if (comp_factory_create(c)) return "out of kernel memory for its kernel-memory quota";
+    c->task = slot_alloc();
+    if (sys_factory_create(c->factory, ABI_OBJ_TASK, c->task, DROPS_CAP_SLOTS, 0).err)
+        return "out of kernel memory for its task";
+    uint64_t entry, sp;
+    const char *why = comp_load(c, m, &entry, &sp);
+    if (why) return why;
+    struct abi_exc_state start;
+    memset(&start, 0, sizeof start);
+    start.rip = entry, start.rsp = sp, start.rflags = 0x202;
+    int64_t e;
+    return cthread_create(c, &start, s->priority, &e) ? NULL : "cannot create its first thread";
+}
+
 /* --- the loader service: children started from a component's memory --- */
 
 #define CHILD_FILE_MAX (16ull << 20)
@@ -202,41 +228,16 @@ int64_t loader_start(struct comp *parent, const uint64_t *mr, uint64_t *handle)
     s->expect_fault = 1; /* children never decide the scenario's status */
 
     struct comp *c = &comps[i];
-    memset(c, 0, sizeof *c);
-    c->scn = s;
-    c->index = i;
-    c->parent = (int)parent->index;
-    c->quota = quota;
-    c->mmap_next = COMP_MMAP_BASE;
-    c->next_tid = 1;
-    c->state = COMP_LOADING;
     if (i >= ncomps) ncomps = i + 1;
     parent->used += quota;
-    uint64_t entry, sp;
-    c->task = slot_alloc();
-    why = comp_factory_create(c) || sys_factory_create(c->factory, ABI_OBJ_TASK, c->task, DROPS_CAP_SLOTS, 0).err
-              ? "out of kernel memory for its task"
-              : comp_load(c, &m, &entry, &sp);
+    why = comp_create(c, s, i, (int)parent->index, quota, &m);
     frames_free(phys, PAGES(size));
-    struct cthread *ct = NULL;
-    if (!why) {
-        struct abi_exc_state start;
-        memset(&start, 0, sizeof start);
-        start.rip = entry, start.rsp = sp, start.rflags = 0x202;
-        ct = cthread_create(c, &start, s->priority, &e);
-        if (!ct) why = "cannot create its first thread";
-    }
-    if (!why) {
-        abi_cap_t g = slot_alloc();
-        if (sys_factory_create(c->factory, ABI_OBJ_GATE, g, ABI_CAP_SELF_THREAD, DROPS_LABEL(SVC_PARENT, i)).err ||
-            sys_cap_copy(c->task, g, DROPS_CAP_PARENT, ABI_R_SEND).err)
-            why = "cannot give it its parent gate";
-        /* The gate is deleted with the child's end (slot reused below). */
-        c->parent_gate = g;
-    }
+    /* Its parent gate goes with its end (comp_end deletes parent_gate). */
+    if (!why && comp_give_gate(c, ABI_CAP_SELF_THREAD, DROPS_LABEL(SVC_PARENT, i), DROPS_CAP_PARENT, &c->parent_gate))
+        why = "cannot give it its parent gate";
     if (!why) {
         c->state = COMP_RUNNING;
-        if (sys_thread_exregs(ct->thread, 0, 0, ABI_EXREGS_START).err) why = "cannot start its thread";
+        if (cthread_start(&c->threads[0])) why = "cannot start its thread";
     }
     if (why) {
         say("loader: '%s' from '%s' not started: %s\n", name, parent->scn->name, why);

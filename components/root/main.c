@@ -87,13 +87,12 @@ void slot_free(abi_cap_t slot)
 
 /* --- starting the scenario --- */
 
-/* A gate to `thread` with `label`, copied into c's table at `slot`. */
-static int64_t give_gate(struct comp *c, abi_cap_t thread, uint64_t label, unsigned slot)
+int64_t comp_give_gate(struct comp *c, abi_cap_t thread, uint64_t label, unsigned slot, abi_cap_t *original)
 {
     abi_cap_t g = slot_alloc();
     int64_t e = sys_factory_create(c->factory, ABI_OBJ_GATE, g, thread, label).err;
     if (!e) e = sys_cap_copy(c->task, g, slot, ABI_R_SEND).err;
-    /* The root keeps the original: it dies with the scenario. */
+    if (original) *original = g;
     return e;
 }
 
@@ -107,17 +106,6 @@ static const char *root_service(const char *name, unsigned *svc)
             return names[i];
         }
     return NULL;
-}
-
-static const char *comp_create(struct comp *c, uint64_t *entry, uint64_t *sp)
-{
-    const struct module *m = module_program(c->scn->program);
-    if (!m) return "its program is not among the boot modules";
-    if (comp_factory_create(c)) return "out of kernel memory for its kernel-memory quota";
-    c->task = slot_alloc();
-    if (sys_factory_create(c->factory, ABI_OBJ_TASK, c->task, DROPS_CAP_SLOTS, 0).err)
-        return "out of kernel memory for its task";
-    return comp_load(c, m, entry, sp);
 }
 
 int main(void)
@@ -145,35 +133,22 @@ int main(void)
     say("scenario %s: %u components, %lu MiB free\n", name, scenario.ncomponents, frames_free_count() * PAGE >> 20);
 
     ncomps = ncomps_scenario = scenario.ncomponents;
-    uint64_t entry[SCN_COMPONENTS_MAX], sp[SCN_COMPONENTS_MAX];
     lock();
     for (unsigned i = 0; i < ncomps; i++) {
         struct comp *c = &comps[i];
-        c->scn = &scenario.components[i];
-        c->index = i;
-        c->parent = -1;
-        c->quota = c->scn->quota;
-        c->mmap_next = COMP_MMAP_BASE;
-        c->next_tid = 1;
-        c->state = COMP_LOADING;
-        c->load_error = comp_create(c, &entry[i], &sp[i]);
-        if (!c->load_error) {
-            struct abi_exc_state start;
-            memset(&start, 0, sizeof start);
-            start.rip = entry[i], start.rsp = sp[i], start.rflags = 0x202;
-            int64_t e;
-            if (!cthread_create(c, &start, c->scn->priority, &e)) c->load_error = "cannot create its first thread";
-        }
+        const struct scn_component *s = &scenario.components[i];
+        c->load_error = comp_create(c, s, i, -1, s->quota, module_program(s->program));
         if (c->load_error) {
             say("component '%s': cannot start program '%s': %s\n", c->scn->name, c->scn->program, c->load_error);
             comp_end(c, COMP_FAULTED, 0);
         }
     }
-    /* Routes: root services and the parent gate, then component services. */
+    /* Routes: root services and the parent gate, then component services.
+     * The root keeps the gates' originals: they die with the scenario. */
     for (unsigned i = 0; i < ncomps; i++) {
         struct comp *c = &comps[i];
         if (c->load_error) continue;
-        int64_t e = give_gate(c, ABI_CAP_SELF_THREAD, DROPS_LABEL(SVC_PARENT, i), DROPS_CAP_PARENT);
+        int64_t e = comp_give_gate(c, ABI_CAP_SELF_THREAD, DROPS_LABEL(SVC_PARENT, i), DROPS_CAP_PARENT, NULL);
         for (unsigned u = 0; u < c->scn->nuses && !e; u++) {
             const struct scn_use *use = &c->scn->uses[u];
             unsigned svc;
@@ -182,14 +157,14 @@ int main(void)
                 if (!strcmp(use->service, "sched"))
                     e = sys_cap_copy(c->task, ABI_CAP_SCHED_CONTROL, DROPS_CAP_SCHED, ABI_R_ALL).err;
                 else if (root_service(use->service, &svc))
-                    e = give_gate(c, ABI_CAP_SELF_THREAD, DROPS_LABEL(svc, i), DROPS_CAP_LOG + svc - SVC_LOG);
+                    e = comp_give_gate(c, ABI_CAP_SELF_THREAD, DROPS_LABEL(svc, i), DROPS_CAP_LOG + svc - SVC_LOG, NULL);
                 continue;
             }
             struct comp *p = &comps[use->provider];
             if (p->load_error) continue; /* the client finds a dead route */
             unsigned index = 0;
             while (index < p->scn->nprovides && strcmp(p->scn->provides[index], use->service)) index++;
-            e = give_gate(c, p->threads[0].thread, DROPS_LABEL(index, i), DROPS_CAP_ROUTES + u);
+            e = comp_give_gate(c, p->threads[0].thread, DROPS_LABEL(index, i), DROPS_CAP_ROUTES + u, NULL);
         }
         if (e) {
             c->load_error = "cannot set up its routes";
@@ -200,7 +175,7 @@ int main(void)
         struct comp *c = &comps[i];
         if (c->load_error) continue;
         c->state = COMP_RUNNING;
-        if (sys_thread_exregs(c->threads[0].thread, 0, 0, ABI_EXREGS_START).err) {
+        if (cthread_start(&c->threads[0])) {
             c->load_error = "cannot start its thread";
             comp_end(c, COMP_FAULTED, 0);
         }

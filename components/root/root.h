@@ -159,6 +159,15 @@ const struct module *module_file(const char *name);
 /* --- the loader (loader.c) --- */
 
 #include "elf_check.h"
+/* c made anew as comps[index] from s (a child of comps[parent], or -1),
+ * with `quota`: its kernel-memory factory, task, the program m loaded and
+ * its first thread, not started. NULL, or why it could not be made (also
+ * when m is NULL: the program is not among the boot modules). */
+const char *comp_create(struct comp *c, const struct scn_component *s, unsigned index, int parent, uint64_t quota,
+                        const struct module *m);
+/* A gate to `thread` with `label` (made from c's factory), copied into c's
+ * table at `slot`; the root's original in *original if wanted. */
+int64_t comp_give_gate(struct comp *c, abi_cap_t thread, uint64_t label, unsigned slot, abi_cap_t *original);
 /* Load program into c (segments, stack with argv/env/auxv); the initial
  * stack pointer in *sp. NULL or what went wrong. */
 const char *comp_load(struct comp *c, const struct module *m, uint64_t *entry, uint64_t *sp);
@@ -168,6 +177,8 @@ const char *comp_load(struct comp *c, const struct module *m, uint64_t *entry, u
 /* A new thread in c starting with the given full register state
  * (rip, rsp, rdi, fs_base, ...); NULL when out of threads or memory. */
 struct cthread *cthread_create(struct comp *c, const struct abi_exc_state *start, unsigned prio, int64_t *err);
+/* Let it run (to its start trigger); 0 or an abi_error. */
+int64_t cthread_start(struct cthread *ct);
 /* c ends (exit_group or fault): its threads stopped, memory reclaimed,
  * the main thread told. Lock held. */
 void comp_end(struct comp *c, enum comp_state how, uint64_t status);

@@ -100,7 +100,7 @@ static unsigned serve(struct comp *c, unsigned svc, uint64_t *mr, unsigned words
             start.fs_base = c->threads[0].start.fs_base;
             e = 0;
             struct cthread *ct = cthread_create(c, &start, (unsigned)mr[3], &e);
-            if (ct && sys_thread_exregs(ct->thread, 0, 0, ABI_EXREGS_START).err) e = ABI_E_NO_MEMORY;
+            if (ct && cthread_start(ct)) e = ABI_E_NO_MEMORY;
             if (ct && !e) mr[1] = ct->tid, mr[2] = ct->index, out = 3;
         }
         break;
