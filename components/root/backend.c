@@ -595,7 +595,7 @@ static int serve_syscall(struct handler *h, struct cthread *ct, struct abi_exc_s
             res = -L_EINVAL;
             break;
         }
-        s->fs_base = s->rsi;
+        s->fs_base = ct->fs_base = s->rsi;
         res = 0;
         break;
     case NR_exit:
@@ -641,6 +641,7 @@ static void handler_main(uint64_t arg)
         if (ct->state == CT_NEW) {
             /* The start trigger: give the thread its initial state. */
             *s = ct->start;
+            ct->fs_base = ct->start.fs_base;
             ct->state = CT_RUNNING;
             reply = 1;
         } else if (s->vector == ABI_EXC_SYSCALL) {

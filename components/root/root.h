@@ -71,6 +71,7 @@ struct cthread {
     uint64_t tid;
     uint64_t clear_tid;        /* CLONE_CHILD_CLEARTID / set_tid_address */
     struct abi_exc_state start; /* full register state its first exception gets */
+    uint64_t fs_base;           /* its thread pointer as last set (arch_prctl, clone) */
 };
 
 enum comp_state { COMP_LOADING, COMP_RUNNING, COMP_EXITED, COMP_FAULTED, COMP_STOPPED };

@@ -95,9 +95,9 @@ static unsigned serve(struct comp *c, unsigned svc, uint64_t *mr, unsigned words
             struct abi_exc_state start;
             memset(&start, 0, sizeof start);
             start.rip = mr[1], start.rsp = mr[2], start.rdi = mr[4], start.rflags = 0x202;
-            /* It shares the creator's libc thread state (errno): native
-             * threads are for real-time loops, pthreads for libc work. */
-            start.fs_base = c->threads[0].start.fs_base;
+            /* It shares the main thread's libc thread state (errno):
+             * native threads are for real-time loops, pthreads for libc. */
+            start.fs_base = c->threads[0].fs_base;
             e = 0;
             struct cthread *ct = cthread_create(c, &start, (unsigned)mr[3], &e);
             if (ct && cthread_start(ct)) e = ABI_E_NO_MEMORY;

@@ -2,7 +2,7 @@
  * Native threads for components: a thread of its own priority (up to the
  * component's `priority` in the scenario), created by the root's `threads`
  * service, for real-time loops that use native IPC and DSI rather than
- * libc. It shares the creating thread's libc thread state (errno, TLS), so
+ * libc. It shares the main thread's libc thread state (errno, TLS), so
  * libc calls that keep per-thread state belong in POSIX threads.
  *
  * The thread runs fn(arg) on the stack the caller provides and ends when fn

@@ -3,6 +3,7 @@
  * declares, sharing a dataspace with it, and the witness of containment:
  * `crasher` faults, the root reports it, and ping and pong carry on.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,11 @@
 
 /* A native thread: no libc, just counting and IPC-free spinning. */
 static volatile unsigned long spins;
+static int *volatile thread_errno;
 static void spinner(void *arg)
 {
     unsigned long n = (unsigned long)arg;
+    thread_errno = &errno; /* through the thread pointer: fs must be set */
     for (unsigned long i = 0; i < n; i++) spins++;
 }
 static unsigned char spin_stack[16384] __attribute__((aligned(16)));
@@ -85,6 +88,7 @@ int main(void)
         struct timespec d = {0, 1000000};
         nanosleep(&d, NULL);
     }
+    ok(thread_errno == &errno, "it shares the main thread's libc thread state (its errno is the main thread's)");
     ok(!te && spins == 100000, "a native thread at priority 100 ran its function (tid %lu, index %u, %lu spins, %ld)",
        (unsigned long)t.tid, t.index, spins, (long)te);
     ok(sys_cap_info(DROPS_CAP_THREAD_BASE + t.index).err != 0,
